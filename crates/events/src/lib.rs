@@ -18,7 +18,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use event_type::EventType;
-pub use validate::{ValidationError, validate};
+pub use validate::{Rules, ValidationError, validate, validate_with};
 
 /// One behaviour event, as imported. Optional fields are `None` when the
 /// source does not have them.

@@ -48,6 +48,26 @@ impl std::error::Error for ValidationError {}
 /// * `search` needs a query; `review` needs an item and a text or a rating;
 /// * prices are finite and not negative, quantities positive, ratings in 0..=10.
 pub fn validate(event: &Event) -> Result<(), ValidationError> {
+    validate_with(event, &Rules::default())
+}
+
+/// Switches for sources that lack a field by design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Purchases and refunds need a price. Taobao and RetailRocket publish no
+    /// prices at all, so their importers turn this off rather than reject
+    /// every purchase.
+    pub purchase_needs_price: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules { purchase_needs_price: true }
+    }
+}
+
+/// [`validate`] with some rules relaxed.
+pub fn validate_with(event: &Event, rules: &Rules) -> Result<(), ValidationError> {
     let present = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
     if event.user_id.trim().is_empty() {
         return Err(ValidationError::Missing { field: "user_id" });
@@ -65,7 +85,9 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
         return Err(ValidationError::Missing { field: "item_id" });
     }
     match event.event_type {
-        EventType::Purchase | EventType::Refund if event.price.is_none() => {
+        EventType::Purchase | EventType::Refund
+            if rules.purchase_needs_price && event.price.is_none() =>
+        {
             return Err(ValidationError::Missing { field: "price" });
         }
         EventType::Search if !present(&event.search_query) => {

@@ -1,1 +1,326 @@
-//! placeholder
+//! The embedded event lake: a Delta Lake table at `DIR/events`, partitioned by
+//! `event_date`, with the quarantine file `DIR/quarantine.jsonl` beside it.
+//!
+//! Architecture invariants:
+//! * Every import is one Delta commit: readers see all of it or none of it.
+//!   Files written before a failed commit are unreferenced and invisible.
+//! * `event_id` is unique in the table: appends drop ids already present.
+//! * The table is plain Delta (protocol 1/2, no table features), so Spark and
+//!   the Python `deltalake` package read it.
+
+mod error;
+mod import;
+mod info;
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, RecordBatch, StringArray};
+use chrono::NaiveDate;
+use datafusion::prelude::{SessionConfig, SessionContext, col, lit};
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::{Action, Add, StructType};
+use deltalake::parquet::basic::Compression;
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use deltalake::{DeltaTable, DeltaTableError};
+use events::column;
+use futures::StreamExt;
+
+pub use error::{LakeError, Result};
+pub use import::{Feed, ImportProgress, ImportReport, import_files, import_with};
+pub use info::{CommitSummary, LakeInfo};
+
+/// Name of the events table, in the lake directory and in SQL.
+pub const EVENTS_TABLE: &str = "events";
+
+/// An opened lake.
+pub struct Lake {
+    root: PathBuf,
+    table: DeltaTable,
+}
+
+impl std::fmt::Debug for Lake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lake")
+            .field("root", &self.root)
+            .field("version", &self.table.version())
+            .finish()
+    }
+}
+
+fn table_url(path: &Path) -> Result<url::Url> {
+    let absolute = std::path::absolute(path)
+        .map_err(|e| LakeError::Io { path: path.to_path_buf(), source: e })?;
+    url::Url::from_directory_path(&absolute)
+        .map_err(|()| LakeError::Internal(format!("cannot make a URL of {}", absolute.display())))
+}
+
+impl Lake {
+    /// Opens an existing lake.
+    pub async fn open(root: impl AsRef<Path>) -> Result<Lake> {
+        let root = root.as_ref().to_path_buf();
+        let events = root.join(EVENTS_TABLE);
+        if !events.join("_delta_log").is_dir() {
+            return Err(LakeError::NotALake { path: root });
+        }
+        let table = deltalake::open_table(table_url(&events)?).await?;
+        Ok(Lake { root, table })
+    }
+
+    /// Opens the lake, creating an empty one first if `root` has none.
+    pub async fn open_or_create(root: impl AsRef<Path>) -> Result<Lake> {
+        let root = root.as_ref().to_path_buf();
+        let events = root.join(EVENTS_TABLE);
+        if events.join("_delta_log").is_dir() {
+            return Self::open(&root).await;
+        }
+        std::fs::create_dir_all(&events)
+            .map_err(|e| LakeError::Io { path: events.clone(), source: e })?;
+        let schema: StructType =
+            events::schema().as_ref().try_into_kernel().map_err(DeltaTableError::from)?;
+        let table = DeltaTable::try_from_url(table_url(&events)?)
+            .await?
+            .create()
+            .with_table_name(EVENTS_TABLE)
+            .with_comment("smartfunnel behaviour events; schema in docs/events.md")
+            .with_columns(schema.fields().cloned())
+            .with_partition_columns([column::EVENT_DATE])
+            .with_save_mode(SaveMode::ErrorIfExists)
+            .await?;
+        Ok(Lake { root, table })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where rejected rows of every import are appended, one JSON object per line.
+    pub fn quarantine_path(&self) -> PathBuf {
+        self.root.join("quarantine.jsonl")
+    }
+
+    /// The table's current version (0 right after creation).
+    pub fn version(&self) -> u64 {
+        self.table.version().unwrap_or(0)
+    }
+
+    /// Re-reads the Delta log, for changes made by other processes.
+    pub async fn refresh(&mut self) -> Result<()> {
+        self.table.update_state().await?;
+        Ok(())
+    }
+
+    /// The dates (partitions) that hold data, from the Delta log alone.
+    pub async fn dates(&self) -> Result<BTreeSet<NaiveDate>> {
+        let mut dates = BTreeSet::new();
+        let mut files = self.table.get_active_add_actions_by_partitions(&[]);
+        while let Some(file) = files.next().await {
+            let file = file?;
+            if let Some(Some(value)) = file.partition_values_map().get(column::EVENT_DATE)
+                && let Ok(date) = value.parse()
+            {
+                dates.insert(date);
+            }
+        }
+        Ok(dates)
+    }
+
+    /// A DataFusion session with the `events` table registered.
+    pub async fn session(&self) -> Result<SessionContext> {
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let context = SessionContext::new_with_config(config);
+        self.register(&context).await?;
+        Ok(context)
+    }
+
+    /// Registers the `events` table in an existing session.
+    pub async fn register(&self, context: &SessionContext) -> Result<()> {
+        self.table.update_datafusion_session(&context.state())?;
+        let provider = self.table.table_provider().await?;
+        context.register_table(EVENTS_TABLE, provider)?;
+        Ok(())
+    }
+
+    /// Renders batches as a text table.
+    pub fn pretty(batches: &[RecordBatch]) -> Result<String> {
+        Ok(datafusion::arrow::util::pretty::pretty_format_batches(batches)?.to_string())
+    }
+
+    /// Runs one SQL statement and collects its result.
+    pub async fn sql(&self, query: &str) -> Result<Vec<RecordBatch>> {
+        let context = self.session().await?;
+        Ok(context.sql(query).await?.collect().await?)
+    }
+
+    /// The event ids stored for one date.
+    pub async fn ids_on(
+        &self,
+        context: &SessionContext,
+        date: NaiveDate,
+    ) -> Result<HashSet<String>> {
+        let frame = context
+            .table(EVENTS_TABLE)
+            .await?
+            .filter(
+                col(column::EVENT_DATE).eq(lit(datafusion::scalar::ScalarValue::Date32(Some(
+                    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32,
+                )))),
+            )?
+            .select_columns(&[column::EVENT_ID])?;
+        let mut ids = HashSet::new();
+        for batch in frame.collect().await? {
+            let values = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
+            let values = values.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+            ids.extend((0..values.len()).map(|i| values.value(i).to_string()));
+        }
+        Ok(ids)
+    }
+
+    /// Starts an append; nothing is visible until [`Appender::commit`].
+    pub fn appender(&mut self) -> Result<Appender<'_>> {
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(256 * 1024))
+            .build();
+        let writer = RecordBatchWriter::for_table(&self.table)?.with_writer_properties(properties);
+        Ok(Appender { lake: self, writer, adds: Vec::new(), rows: 0 })
+    }
+
+    /// Deletes every event of one user, then vacuums so the old files that
+    /// still held them are physically removed (time travel to before the
+    /// erasure is lost, as an erasure request requires). Rejected rows naming
+    /// the user are removed from the quarantine file too.
+    pub async fn erase_user(&mut self, user_id: &str) -> Result<EraseReport> {
+        let count_query = format!(
+            "SELECT count(*) FROM {EVENTS_TABLE} WHERE {} = '{}'",
+            column::USER_ID,
+            user_id.replace('\'', "''")
+        );
+        let before = info::single_count(&self.sql(&count_query).await?);
+        let mut report = EraseReport {
+            user_id: user_id.to_string(),
+            events_deleted: before,
+            ..EraseReport::default()
+        };
+        if before > 0 {
+            let (table, metrics) = self
+                .table
+                .clone()
+                .delete()
+                .with_predicate(col(column::USER_ID).eq(lit(user_id)))
+                .await?;
+            report.files_rewritten = metrics.num_removed_files as u64;
+            let (table, vacuum) = table
+                .vacuum()
+                .with_retention_period(chrono::Duration::zero())
+                .with_enforce_retention_duration(false)
+                .with_dry_run(false)
+                .await?;
+            report.files_vacuumed = vacuum.files_deleted.len() as u64;
+            self.table = table;
+        }
+        report.quarantine_lines_removed = self.scrub_quarantine(user_id)?;
+        report.version = self.version();
+        Ok(report)
+    }
+
+    fn scrub_quarantine(&self, user_id: &str) -> Result<u64> {
+        let path = self.quarantine_path();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(0);
+        };
+        let mentions = |line: &str| {
+            let raw = serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v.get("raw").and_then(|r| r.as_str()).map(str::to_string))
+                .unwrap_or_default();
+            raw.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_' || c == ':'))
+                .any(|token| token == user_id)
+        };
+        let (removed, kept): (Vec<&str>, Vec<&str>) = text.lines().partition(|line| mentions(line));
+        if !removed.is_empty() {
+            let mut rewritten = kept.join("\n");
+            if !rewritten.is_empty() {
+                rewritten.push('\n');
+            }
+            let temporary = path.with_extension("jsonl.tmp");
+            std::fs::write(&temporary, rewritten)
+                .map_err(|e| LakeError::Io { path: temporary.clone(), source: e })?;
+            std::fs::rename(&temporary, &path)
+                .map_err(|e| LakeError::Io { path: path.clone(), source: e })?;
+        }
+        Ok(removed.len() as u64)
+    }
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct EraseReport {
+    pub user_id: String,
+    pub events_deleted: u64,
+    pub files_rewritten: u64,
+    pub files_vacuumed: u64,
+    pub quarantine_lines_removed: u64,
+    pub version: u64,
+}
+
+/// An open append: batches are written to Parquet files as they come, and
+/// one commit makes them all visible at once.
+pub struct Appender<'a> {
+    lake: &'a mut Lake,
+    writer: RecordBatchWriter,
+    adds: Vec<Add>,
+    rows: u64,
+}
+
+impl Appender<'_> {
+    /// Writes a batch in the lake schema. Call [`Appender::flush`] between days
+    /// to bound the writer's buffers.
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(batch).await?;
+        Ok(())
+    }
+
+    /// Finishes the open files (not yet visible).
+    pub async fn flush(&mut self) -> Result<()> {
+        self.adds.extend(self.writer.flush().await?);
+        Ok(())
+    }
+
+    /// Commits everything written as one table version. Returns the new
+    /// version, or `None` when nothing was written.
+    pub async fn commit(
+        mut self,
+        metadata: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Option<u64>> {
+        self.flush().await?;
+        if self.adds.is_empty() {
+            return Ok(None);
+        }
+        let actions: Vec<Action> = self.adds.drain(..).map(Action::Add).collect();
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: Some(vec![column::EVENT_DATE.to_string()]),
+            predicate: None,
+        };
+        let table = &mut self.lake.table;
+        let committed = CommitBuilder::default()
+            .with_actions(actions)
+            .with_app_metadata(metadata.into_iter().collect())
+            .build(Some(table.snapshot()?), table.log_store(), operation)
+            .await?;
+        let version = committed.version();
+        table.update_state().await?;
+        Ok(Some(version))
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+}

@@ -81,8 +81,9 @@ impl Lake {
             .map_err(|e| LakeError::Io { path: events.clone(), source: e })?;
         let schema: StructType =
             events::schema().as_ref().try_into_kernel().map_err(DeltaTableError::from)?;
-        let table = DeltaTable::try_from_url(table_url(&events)?)
-            .await?
+        // Built without loading: there is no log yet to load.
+        let table = deltalake::DeltaTableBuilder::from_url(table_url(&events)?)?
+            .build()?
             .create()
             .with_table_name(EVENTS_TABLE)
             .with_comment("smartfunnel behaviour events; schema in docs/events.md")

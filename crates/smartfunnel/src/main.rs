@@ -1,1 +1,102 @@
-fn main() {}
+//! The `smartfunnel` command line.
+//!
+//! Architecture invariant: this is the only crate that prints. Library
+//! crates return values; each command here renders them as text or, with
+//! `--json`, as one JSON document on stdout. Progress goes to stderr.
+
+mod demo;
+mod generate;
+mod import;
+mod lake_cmd;
+mod progress;
+mod shop_report;
+mod sql;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// An intelligent marketing funnel for online shops: import behaviour
+/// events into an embedded Delta Lake, query them, and report.
+#[derive(Debug, Parser)]
+#[command(name = "smartfunnel", version, about, long_about = None)]
+pub struct Cli {
+    /// Print the result as JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bars or informational messages.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole pipeline on a generated shop and write an HTML report.
+    Demo(demo::DemoArgs),
+    /// Import event files into a lake (created if missing).
+    Import(import::ImportArgs),
+    /// Inspect or maintain a lake.
+    Lake(lake_cmd::LakeArgs),
+    /// Run SQL against a lake; the events are the table `events`.
+    Sql(sql::SqlArgs),
+    /// Generate a realistic shop event stream.
+    Generate(generate::GenerateArgs),
+}
+
+/// Settings every command shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl Output {
+    /// Prints a value as pretty JSON.
+    pub fn print_json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
+        println!("{}", serde_json::to_string_pretty(value)?);
+        Ok(())
+    }
+
+    /// Progress bars are shown unless quiet, JSON on stdout, or stderr is not a terminal.
+    pub fn show_progress(&self) -> bool {
+        !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SMARTFUNNEL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let output = Output { json: cli.json, quiet: cli.quiet };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(args, output).await,
+            Command::Import(args) => import::run(args, output).await,
+            Command::Lake(args) => lake_cmd::run(args, output).await,
+            Command::Sql(args) => sql::run(args, output).await,
+            Command::Generate(args) => generate::run(args, output).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,633 @@
+//! The shop's category tree: twelve top-level departments and their leaf
+//! categories, each with its share of traffic, its typical price, its brands
+//! (most common first) and the words shoppers type when they search for it.
+//!
+//! The paths follow the REES46 naming style (`electronics.smartphone`,
+//! `appliances.kitchen.kettle`) so that generated data looks like the public
+//! e-commerce datasets the importers also read.
+
+/// One leaf category of the tree.
+#[derive(Debug)]
+pub(crate) struct LeafSpec {
+    /// Dot-separated path from the department to the leaf.
+    pub path: &'static str,
+    /// Relative share of product views (normalised over all leaves).
+    pub traffic: f64,
+    /// Median unit price in USD; item prices are log-normal around it.
+    pub median_price: f64,
+    /// Log-normal sigma of item prices (0.5 ≈ the middle half of items within
+    /// ×0.71–×1.40 of the median).
+    pub price_sigma: f64,
+    /// Brands, the most common first (brand shares are Zipf-like).
+    pub brands: &'static [&'static str],
+    /// Nouns shoppers search with, the most common first.
+    pub nouns: &'static [&'static str],
+    /// Words that narrow a search (`noise cancelling`, `128gb`).
+    pub modifiers: &'static [&'static str],
+}
+
+const fn leaf(
+    path: &'static str,
+    traffic: f64,
+    median_price: f64,
+    price_sigma: f64,
+    brands: &'static [&'static str],
+    nouns: &'static [&'static str],
+    modifiers: &'static [&'static str],
+) -> LeafSpec {
+    LeafSpec { path, traffic, median_price, price_sigma, brands, nouns, modifiers }
+}
+
+/// The tree. Traffic weights sum to roughly 130; electronics and computers
+/// take about 45% of views, as in the big public shop datasets.
+pub(crate) const LEAVES: &[LeafSpec] = &[
+    // electronics
+    leaf(
+        "electronics.smartphone",
+        14.0,
+        420.0,
+        0.6,
+        &[
+            "samsung", "apple", "xiaomi", "google", "oneplus", "motorola", "oppo", "realme",
+            "honor", "nokia",
+        ],
+        &["smartphone", "phone", "mobile phone", "cell phone"],
+        &["128gb", "256gb", "5g", "pro", "dual sim", "unlocked"],
+    ),
+    leaf(
+        "electronics.tablet",
+        3.0,
+        380.0,
+        0.5,
+        &["apple", "samsung", "lenovo", "xiaomi", "amazon"],
+        &["tablet", "android tablet", "ipad"],
+        &["10 inch", "64gb", "wifi", "with keyboard"],
+    ),
+    leaf(
+        "electronics.audio.headphone",
+        6.0,
+        75.0,
+        0.8,
+        &["sony", "bose", "jbl", "sennheiser", "apple", "samsung", "anker", "beats", "skullcandy"],
+        &["headphones", "earbuds", "wireless earbuds", "headset"],
+        &["noise cancelling", "bluetooth", "wireless", "sport"],
+    ),
+    leaf(
+        "electronics.audio.speaker",
+        2.5,
+        90.0,
+        0.7,
+        &["jbl", "sony", "bose", "marshall", "ultimate ears", "anker"],
+        &["speaker", "bluetooth speaker", "portable speaker", "soundbar"],
+        &["waterproof", "wireless", "smart"],
+    ),
+    leaf(
+        "electronics.video.tv",
+        5.0,
+        520.0,
+        0.6,
+        &["samsung", "lg", "sony", "tcl", "hisense", "philips", "panasonic"],
+        &["tv", "television", "smart tv", "oled tv"],
+        &["55 inch", "65 inch", "4k", "oled"],
+    ),
+    leaf(
+        "electronics.camera.photo",
+        1.5,
+        650.0,
+        0.7,
+        &["canon", "nikon", "sony", "fujifilm", "panasonic", "gopro"],
+        &["camera", "digital camera", "mirrorless camera", "action camera"],
+        &["4k", "lens kit", "full frame"],
+    ),
+    leaf(
+        "electronics.wearable.smartwatch",
+        2.5,
+        210.0,
+        0.6,
+        &["apple", "samsung", "garmin", "huawei", "fitbit", "amazfit", "xiaomi"],
+        &["smartwatch", "fitness tracker", "watch"],
+        &["gps", "waterproof", "heart rate"],
+    ),
+    leaf(
+        "electronics.gaming.console",
+        2.0,
+        420.0,
+        0.35,
+        &["sony", "microsoft", "nintendo", "valve"],
+        &["console", "gaming console", "game console"],
+        &["bundle", "digital edition", "1tb"],
+    ),
+    // appliances
+    leaf(
+        "appliances.kitchen.kettle",
+        2.0,
+        35.0,
+        0.5,
+        &["philips", "bosch", "tefal", "russell hobbs", "xiaomi", "smeg", "braun"],
+        &["kettle", "electric kettle"],
+        &["glass", "1.7l", "cordless"],
+    ),
+    leaf(
+        "appliances.kitchen.coffee_machine",
+        2.0,
+        190.0,
+        0.8,
+        &["delonghi", "nespresso", "philips", "krups", "siemens", "melitta", "sage"],
+        &["coffee machine", "espresso machine", "coffee maker"],
+        &["bean to cup", "capsule", "milk frother"],
+    ),
+    leaf(
+        "appliances.kitchen.blender",
+        1.2,
+        65.0,
+        0.6,
+        &["philips", "ninja", "bosch", "vitamix", "kitchenaid", "moulinex"],
+        &["blender", "smoothie maker", "hand blender"],
+        &["high speed", "glass jar"],
+    ),
+    leaf(
+        "appliances.kitchen.microwave",
+        1.0,
+        130.0,
+        0.5,
+        &["samsung", "lg", "panasonic", "bosch", "whirlpool"],
+        &["microwave", "microwave oven"],
+        &["grill", "20l", "inverter"],
+    ),
+    leaf(
+        "appliances.kitchen.refrigerator",
+        1.8,
+        850.0,
+        0.5,
+        &["samsung", "lg", "bosch", "whirlpool", "beko", "liebherr", "haier"],
+        &["fridge", "refrigerator", "fridge freezer"],
+        &["no frost", "american style", "a++"],
+    ),
+    leaf(
+        "appliances.kitchen.washer",
+        1.8,
+        520.0,
+        0.45,
+        &["bosch", "samsung", "lg", "whirlpool", "beko", "miele", "electrolux"],
+        &["washing machine", "washer"],
+        &["8kg", "front load", "quiet"],
+    ),
+    leaf(
+        "appliances.environment.vacuum",
+        3.0,
+        210.0,
+        0.7,
+        &["dyson", "samsung", "xiaomi", "irobot", "philips", "roborock", "shark", "bosch"],
+        &["vacuum", "vacuum cleaner", "robot vacuum", "cordless vacuum"],
+        &["pet hair", "bagless", "cordless"],
+    ),
+    leaf(
+        "appliances.environment.air_conditioner",
+        1.0,
+        480.0,
+        0.5,
+        &["lg", "samsung", "daikin", "midea", "mitsubishi"],
+        &["air conditioner", "portable ac", "ac unit"],
+        &["inverter", "portable", "quiet"],
+    ),
+    leaf(
+        "appliances.personal.hair_dryer",
+        1.2,
+        55.0,
+        0.7,
+        &["dyson", "philips", "braun", "remington", "rowenta"],
+        &["hair dryer", "hairdryer", "blow dryer"],
+        &["ionic", "travel", "diffuser"],
+    ),
+    // computers
+    leaf(
+        "computers.notebook",
+        6.0,
+        820.0,
+        0.5,
+        &["lenovo", "hp", "asus", "dell", "apple", "acer", "msi", "microsoft"],
+        &["laptop", "notebook", "gaming laptop", "ultrabook"],
+        &["16gb ram", "ssd", "15.6", "i7", "touchscreen"],
+    ),
+    leaf(
+        "computers.desktop",
+        1.2,
+        900.0,
+        0.5,
+        &["hp", "dell", "lenovo", "apple", "asus", "acer"],
+        &["desktop", "pc", "gaming pc", "all in one"],
+        &["i5", "rtx", "1tb"],
+    ),
+    leaf(
+        "computers.peripherals.mouse",
+        1.8,
+        28.0,
+        0.7,
+        &["logitech", "razer", "microsoft", "steelseries", "hp", "corsair"],
+        &["mouse", "wireless mouse", "gaming mouse"],
+        &["bluetooth", "ergonomic", "silent"],
+    ),
+    leaf(
+        "computers.peripherals.keyboard",
+        1.4,
+        55.0,
+        0.6,
+        &["logitech", "razer", "corsair", "microsoft", "keychron", "steelseries"],
+        &["keyboard", "mechanical keyboard", "wireless keyboard"],
+        &["rgb", "backlit", "compact"],
+    ),
+    leaf(
+        "computers.peripherals.monitor",
+        2.2,
+        240.0,
+        0.5,
+        &["dell", "lg", "samsung", "asus", "aoc", "benq", "acer"],
+        &["monitor", "gaming monitor", "4k monitor"],
+        &["27 inch", "144hz", "curved", "ips"],
+    ),
+    leaf(
+        "computers.components.videocard",
+        1.5,
+        480.0,
+        0.6,
+        &["asus", "msi", "gigabyte", "zotac", "sapphire", "palit"],
+        &["graphics card", "gpu", "video card"],
+        &["rtx 4070", "12gb", "rx 7800"],
+    ),
+    leaf(
+        "computers.components.ssd",
+        1.0,
+        85.0,
+        0.6,
+        &["samsung", "wd", "crucial", "kingston", "seagate"],
+        &["ssd", "nvme ssd", "external drive", "hard drive"],
+        &["1tb", "2tb", "m.2", "portable"],
+    ),
+    // apparel
+    leaf(
+        "apparel.shoes",
+        4.0,
+        80.0,
+        0.5,
+        &[
+            "nike",
+            "adidas",
+            "puma",
+            "new balance",
+            "asics",
+            "skechers",
+            "vans",
+            "converse",
+            "reebok",
+        ],
+        &["shoes", "sneakers", "running shoes", "trainers"],
+        &["men", "women", "white", "leather", "size 42"],
+    ),
+    leaf(
+        "apparel.shoes.boots",
+        1.0,
+        110.0,
+        0.45,
+        &["timberland", "dr martens", "ugg", "columbia", "ecco"],
+        &["boots", "ankle boots", "winter boots"],
+        &["waterproof", "leather", "women"],
+    ),
+    leaf(
+        "apparel.jeans",
+        1.5,
+        55.0,
+        0.5,
+        &["levis", "wrangler", "lee", "diesel", "mango", "zara"],
+        &["jeans", "denim", "slim jeans"],
+        &["black", "skinny", "straight"],
+    ),
+    leaf(
+        "apparel.tshirt",
+        1.8,
+        18.0,
+        0.5,
+        &["nike", "adidas", "uniqlo", "h&m", "puma", "tommy hilfiger", "lacoste"],
+        &["t-shirt", "tee", "shirt"],
+        &["cotton", "oversized", "pack", "black"],
+    ),
+    leaf(
+        "apparel.jacket",
+        1.5,
+        120.0,
+        0.6,
+        &["the north face", "columbia", "patagonia", "zara", "adidas", "tommy hilfiger"],
+        &["jacket", "coat", "winter jacket", "rain jacket"],
+        &["waterproof", "down", "men", "women"],
+    ),
+    leaf(
+        "apparel.dress",
+        1.2,
+        55.0,
+        0.55,
+        &["zara", "mango", "h&m", "asos", "vero moda"],
+        &["dress", "summer dress", "maxi dress"],
+        &["floral", "black", "party"],
+    ),
+    // furniture
+    leaf(
+        "furniture.living_room.sofa",
+        1.5,
+        720.0,
+        0.55,
+        &["ikea", "ashley", "west elm", "la-z-boy", "hay"],
+        &["sofa", "couch", "sofa bed", "corner sofa"],
+        &["3 seater", "velvet", "grey", "leather"],
+    ),
+    leaf(
+        "furniture.living_room.table",
+        0.8,
+        150.0,
+        0.6,
+        &["ikea", "hay", "ashley", "wayfair"],
+        &["coffee table", "table", "side table"],
+        &["wood", "glass", "round"],
+    ),
+    leaf(
+        "furniture.bedroom.bed",
+        1.0,
+        480.0,
+        0.55,
+        &["ikea", "emma", "ashley", "casper"],
+        &["bed", "bed frame", "double bed"],
+        &["storage", "king size", "wooden"],
+    ),
+    leaf(
+        "furniture.bedroom.mattress",
+        0.8,
+        380.0,
+        0.5,
+        &["emma", "casper", "tempur", "simba", "ikea"],
+        &["mattress", "memory foam mattress", "mattress topper"],
+        &["double", "king size", "firm"],
+    ),
+    leaf(
+        "furniture.office.chair",
+        1.0,
+        160.0,
+        0.7,
+        &["ikea", "secretlab", "herman miller", "steelcase", "flexispot"],
+        &["office chair", "desk chair", "gaming chair"],
+        &["ergonomic", "mesh", "lumbar support"],
+    ),
+    // beauty
+    leaf(
+        "beauty.skincare",
+        3.0,
+        22.0,
+        0.6,
+        &[
+            "loreal",
+            "nivea",
+            "cerave",
+            "la roche-posay",
+            "olay",
+            "the ordinary",
+            "clinique",
+            "neutrogena",
+        ],
+        &["moisturizer", "face cream", "serum", "sunscreen", "cleanser"],
+        &["spf 50", "vitamin c", "hyaluronic", "sensitive skin"],
+    ),
+    leaf(
+        "beauty.makeup",
+        2.0,
+        16.0,
+        0.6,
+        &["maybelline", "mac", "nyx", "loreal", "fenty", "revlon"],
+        &["mascara", "lipstick", "foundation", "concealer"],
+        &["waterproof", "matte", "nude"],
+    ),
+    leaf(
+        "beauty.fragrance",
+        1.5,
+        70.0,
+        0.5,
+        &["chanel", "dior", "calvin klein", "hugo boss", "yves saint laurent", "lancome"],
+        &["perfume", "eau de parfum", "cologne", "fragrance"],
+        &["100ml", "women", "men", "gift set"],
+    ),
+    leaf(
+        "beauty.hair",
+        1.0,
+        14.0,
+        0.5,
+        &["pantene", "loreal", "schwarzkopf", "head & shoulders", "garnier"],
+        &["shampoo", "conditioner", "hair mask"],
+        &["dry hair", "anti dandruff", "curly hair"],
+    ),
+    // sport
+    leaf(
+        "sport.bicycle",
+        1.5,
+        480.0,
+        0.6,
+        &["trek", "giant", "specialized", "cube", "cannondale", "scott"],
+        &["bike", "bicycle", "mountain bike", "e-bike", "road bike"],
+        &["29 inch", "aluminium", "kids", "electric"],
+    ),
+    leaf(
+        "sport.fitness",
+        1.5,
+        45.0,
+        0.8,
+        &["decathlon", "bowflex", "reebok", "adidas", "nike"],
+        &["dumbbells", "yoga mat", "kettlebell", "resistance bands"],
+        &["adjustable", "10kg", "non slip"],
+    ),
+    leaf(
+        "sport.camping.tent",
+        0.8,
+        130.0,
+        0.6,
+        &["coleman", "quechua", "vango", "msr", "the north face"],
+        &["tent", "camping tent", "2 person tent"],
+        &["waterproof", "pop up", "4 person"],
+    ),
+    leaf(
+        "sport.team.ball",
+        0.7,
+        25.0,
+        0.5,
+        &["adidas", "nike", "wilson", "spalding", "mikasa", "molten"],
+        &["football", "basketball", "volleyball", "ball"],
+        &["size 5", "official", "indoor"],
+    ),
+    // kids
+    leaf(
+        "kids.toys",
+        2.5,
+        25.0,
+        0.8,
+        &["lego", "hasbro", "mattel", "playmobil", "fisher-price", "hot wheels"],
+        &["toys", "lego set", "doll", "building blocks", "toy car"],
+        &["age 6", "educational", "gift"],
+    ),
+    leaf(
+        "kids.clothing",
+        1.0,
+        18.0,
+        0.5,
+        &["carters", "h&m", "next", "zara", "gap"],
+        &["kids clothes", "baby clothes", "romper"],
+        &["boys", "girls", "2 years"],
+    ),
+    leaf(
+        "kids.stroller",
+        0.8,
+        320.0,
+        0.5,
+        &["bugaboo", "cybex", "joie", "uppababy", "chicco"],
+        &["stroller", "pram", "pushchair"],
+        &["lightweight", "travel system", "compact"],
+    ),
+    leaf(
+        "kids.carseat",
+        0.6,
+        190.0,
+        0.45,
+        &["maxi-cosi", "cybex", "britax", "joie", "chicco"],
+        &["car seat", "baby car seat", "booster seat"],
+        &["isofix", "group 1", "rotating"],
+    ),
+    // auto
+    leaf(
+        "auto.accessories.dashcam",
+        0.7,
+        75.0,
+        0.6,
+        &["garmin", "nextbase", "xiaomi", "70mai", "vantrue"],
+        &["dash cam", "dashcam", "car camera"],
+        &["4k", "front and rear", "gps"],
+    ),
+    leaf(
+        "auto.accessories.phone_holder",
+        0.6,
+        18.0,
+        0.5,
+        &["belkin", "baseus", "ugreen", "anker"],
+        &["phone holder", "car mount", "car charger"],
+        &["magnetic", "wireless charging", "vent"],
+    ),
+    leaf(
+        "auto.tires",
+        1.2,
+        110.0,
+        0.4,
+        &["michelin", "bridgestone", "goodyear", "continental", "pirelli", "hankook"],
+        &["tires", "tyres", "winter tires", "all season tires"],
+        &["205/55 r16", "17 inch", "set of 4"],
+    ),
+    // construction
+    leaf(
+        "construction.tools.drill",
+        1.3,
+        95.0,
+        0.6,
+        &["bosch", "makita", "dewalt", "milwaukee", "black+decker", "ryobi", "einhell"],
+        &["drill", "cordless drill", "hammer drill", "impact driver"],
+        &["18v", "brushless", "with battery"],
+    ),
+    leaf(
+        "construction.tools.saw",
+        0.7,
+        120.0,
+        0.6,
+        &["bosch", "makita", "dewalt", "einhell", "metabo"],
+        &["saw", "circular saw", "jigsaw", "mitre saw"],
+        &["cordless", "1200w"],
+    ),
+    leaf(
+        "construction.plumbing.faucet",
+        0.7,
+        70.0,
+        0.6,
+        &["grohe", "hansgrohe", "kohler", "moen"],
+        &["faucet", "tap", "kitchen tap", "shower head"],
+        &["chrome", "pull out", "thermostatic"],
+    ),
+    // accessories
+    leaf(
+        "accessories.bag",
+        1.5,
+        55.0,
+        0.7,
+        &["samsonite", "michael kors", "fjallraven", "herschel", "eastpak", "coach"],
+        &["bag", "backpack", "handbag", "suitcase"],
+        &["leather", "laptop", "travel", "carry on"],
+    ),
+    leaf(
+        "accessories.wallet",
+        0.6,
+        35.0,
+        0.5,
+        &["fossil", "tommy hilfiger", "bellroy", "michael kors"],
+        &["wallet", "purse", "card holder"],
+        &["leather", "rfid", "slim"],
+    ),
+    leaf(
+        "accessories.sunglasses",
+        0.6,
+        95.0,
+        0.6,
+        &["ray-ban", "oakley", "persol", "polaroid", "gucci"],
+        &["sunglasses", "shades"],
+        &["polarized", "aviator", "uv400"],
+    ),
+    // stationery
+    leaf(
+        "stationery.cartridge",
+        1.0,
+        35.0,
+        0.5,
+        &["hp", "canon", "epson", "brother"],
+        &["ink cartridge", "toner", "printer ink"],
+        &["black", "xl", "multipack"],
+    ),
+    leaf(
+        "stationery.paper.notebook",
+        0.5,
+        9.0,
+        0.5,
+        &["moleskine", "leuchtturm", "oxford", "rhodia"],
+        &["notebook", "notepad", "journal", "planner"],
+        &["a5", "dotted", "hardcover"],
+    ),
+    leaf(
+        "stationery.pen",
+        0.5,
+        7.0,
+        0.7,
+        &["parker", "pilot", "bic", "lamy", "staedtler"],
+        &["pen", "pens", "fountain pen", "gel pen"],
+        &["blue", "pack of 10", "fine"],
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn tree_has_twelve_departments_and_unique_leaves() {
+        let departments: BTreeSet<_> =
+            LEAVES.iter().map(|leaf| leaf.path.split('.').next().unwrap()).collect();
+        assert_eq!(departments.len(), 12, "{departments:?}");
+        let paths: BTreeSet<_> = LEAVES.iter().map(|leaf| leaf.path).collect();
+        assert_eq!(paths.len(), LEAVES.len());
+        for leaf in LEAVES {
+            assert!(!leaf.brands.is_empty() && !leaf.nouns.is_empty(), "{}", leaf.path);
+            assert!(leaf.traffic > 0.0 && leaf.median_price > 0.0, "{}", leaf.path);
+            assert!(
+                leaf.path.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                "{}",
+                leaf.path
+            );
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! `smartfunnel demo`: the whole pipeline on a generated shop, ending in
+//! `report.html`. Every capability adds its step and its report section here.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::Args;
+use ingest::ImportOptions;
+use lake::Lake;
+use report::{Kpi, Report, Table, format_count};
+use serde::Serialize;
+
+use crate::generate::GenerateArgs;
+use crate::{Output, shop_report};
+
+/// Real samples shipped with the binary, to show the importers on real data.
+const REES46_SAMPLE: &[u8] =
+    include_bytes!("../../../tests/data/rees46_multicat_sample/2019-Oct-sample.csv");
+const TAOBAO_SAMPLE: &[u8] =
+    include_bytes!("../../../tests/data/taobao_userbehavior_sample/UserBehavior.csv");
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the lake, the generated files and report.html go.
+    #[arg(long, default_value = "smartfunnel-demo")]
+    out: PathBuf,
+    /// Shoppers to generate.
+    #[arg(long, default_value_t = 20_000)]
+    users: u64,
+    /// Days to generate.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct DemoSummary {
+    report: String,
+    lake: String,
+    events: u64,
+    users: u64,
+    reimport_added: u64,
+    samples_imported: u64,
+    samples_quarantined: u64,
+    erased_events: u64,
+    seconds: f64,
+}
+
+fn step(output: Output, message: &str) {
+    if !output.quiet && !output.json {
+        eprintln!("• {message}");
+    }
+}
+
+/// A copy of the REES46 sample with one of each kind of damage, to show quarantine.
+fn corrupted_rees46() -> Vec<u8> {
+    let text = String::from_utf8_lossy(REES46_SAMPLE);
+    let mut lines: Vec<Vec<u8>> = text.lines().take(301).map(|l| l.as_bytes().to_vec()).collect();
+    let damage: [(usize, &[u8]); 6] = [
+        (20, b"#### export interrupted, resuming ####"),
+        (40, b"2019-10-01 25:61:00 UTC,view,44600062,2103807459595387724,,shiseido,35.79,541312140,72d76fde"),
+        (60, b"2019-10-01 00:05:00 UTC,view,44600062,2103807459595387724,,shiseido,35.79,,72d76fde"),
+        (80, b"2019-10-01 00:05:00 UTC,view,44600062,2103807459595387724,,shiseido"),
+        (100, b"2019-10-01 00:05:00 UTC,view,44600062,2103807459595387724,,shis\xff\xfeeido,35.79,541312140,72d76fde"),
+        (120, b"2019-10-01 00:05:00 UTC,purchase,44600062,2103807459595387724,,shiseido,free,541312140,72d76fde"),
+    ];
+    for (at, bad) in damage {
+        lines.insert(at, bad.to_vec());
+    }
+    let mut file = lines.join(&b'\n');
+    file.extend_from_slice(b"\n2019-10-01 00:09:59 UTC,view,1004");
+    file
+}
+
+fn first_lines(path: &Path, count: usize) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().take(count).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let out = &args.out;
+    if out.exists() {
+        // Only ever remove what an earlier demo made.
+        for part in ["lake", "samples-lake", "samples", "shop-events.csv", "report.html"] {
+            let path = out.join(part);
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+                    .with_context(|| format!("clearing {}", path.display()))?;
+            } else if path.exists() {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("clearing {}", path.display()))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+
+    step(
+        output,
+        &format!(
+            "generating a shop: {} users over {} days (seed {})",
+            args.users, args.days, args.seed
+        ),
+    );
+    let csv = out.join("shop-events.csv");
+    let generate = GenerateArgs {
+        users: args.users,
+        days: args.days,
+        seed: args.seed,
+        start_date: None,
+        out: Some(csv.clone()),
+        lake: None,
+    };
+    let generated = crate::generate::write_csv(&generate, &csv, output)?;
+
+    step(output, &format!("importing {generated} events into {}", out.join("lake").display()));
+    let mut shop = Lake::open_or_create(out.join("lake")).await?;
+    let options = ImportOptions::new(out.join("lake/.staging"));
+    let import = crate::import::import_with_progress(
+        &mut shop,
+        std::slice::from_ref(&csv),
+        options.clone(),
+        output,
+    )
+    .await?;
+    step(output, "importing the same file again (must add nothing)");
+    let reimport = crate::import::import_with_progress(
+        &mut shop,
+        std::slice::from_ref(&csv),
+        options.clone(),
+        output,
+    )
+    .await?;
+    anyhow::ensure!(
+        reimport.summary.imported == 0,
+        "re-import added {} rows",
+        reimport.summary.imported
+    );
+
+    step(
+        output,
+        "importing real REES46 and Taobao samples and a corrupted copy into a second lake",
+    );
+    let samples = out.join("samples");
+    std::fs::create_dir_all(&samples)?;
+    let sample_files = [
+        (samples.join("rees46-2019-Oct-sample.csv"), REES46_SAMPLE.to_vec()),
+        (samples.join("taobao-UserBehavior.csv"), TAOBAO_SAMPLE.to_vec()),
+        (samples.join("rees46-corrupted.csv"), corrupted_rees46()),
+    ];
+    for (path, bytes) in &sample_files {
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let mut sample_lake = Lake::open_or_create(out.join("samples-lake")).await?;
+    let files: Vec<PathBuf> = sample_files.iter().map(|(p, _)| p.clone()).collect();
+    let sample_import =
+        crate::import::import_with_progress(&mut sample_lake, &files, options, output).await?;
+
+    step(output, "erasing one shopper (an erasure request) from the samples lake");
+    let erase_user = "541312140";
+    let erase = sample_lake.erase_user(erase_user).await?;
+
+    step(output, "writing the report");
+    let info = shop.info().await?;
+    let mut report = Report::new("smartfunnel — shop report");
+    report.subtitle(format!(
+        "Generated shop: {} users, {} days, seed {}. Written by `smartfunnel demo` in {:.0} s.",
+        args.users,
+        args.days,
+        args.seed,
+        started.elapsed().as_secs_f64()
+    ));
+    shop_report::add_lake_sections(&mut report, &shop, &info).await?;
+    shop_report::add_import_section(
+        &mut report,
+        "Data quality: import of the generated shop",
+        &import,
+        &[],
+    );
+    report.section("Data quality: re-import").paragraph(format!(
+        "Importing {} a second time read {} rows and added {} (event ids are content hashes: {} rows were already in the lake). \
+         The lake stayed at version {}.",
+        csv.display(),
+        format_count(reimport.summary.read as f64),
+        reimport.summary.imported,
+        format_count(reimport.summary.already_in_lake as f64),
+        shop.version()
+    ));
+    shop_report::add_import_section(
+        &mut report,
+        "Importers on real data (REES46, Taobao) and a corrupted file",
+        &sample_import,
+        &first_lines(&sample_lake.quarantine_path(), 12),
+    );
+    let erase_table = Table::new([
+        "user",
+        "events deleted",
+        "files rewritten",
+        "old files vacuumed",
+        "quarantine lines removed",
+    ])
+    .with_numeric_columns([1, 2, 3, 4])
+    .row([
+        erase.user_id.clone(),
+        erase.events_deleted.to_string(),
+        erase.files_rewritten.to_string(),
+        erase.files_vacuumed.to_string(),
+        erase.quarantine_lines_removed.to_string(),
+    ]);
+    report
+        .section("Erasure request")
+        .paragraph(format!(
+            "`smartfunnel lake erase --user {erase_user}` on the samples lake: the user's rows are deleted in a new Delta version, \
+             the files that held them are vacuumed so no old version still has them, and rejected rows naming the user \
+             are removed from the quarantine file."
+        ))
+        .table(erase_table);
+    shop_report::add_lake_history(&mut report, &info);
+    report.section("Reproduce").kpis(vec![Kpi::new("Command", "smartfunnel demo")]).paragraph(format!(
+        "Query the lake yourself: smartfunnel sql --lake {} \"SELECT event_type, count(*) FROM events GROUP BY 1\"",
+        out.join("lake").display()
+    ));
+    let report_path = out.join("report.html");
+    report.write_to(&report_path).with_context(|| format!("writing {}", report_path.display()))?;
+
+    let summary = DemoSummary {
+        report: report_path.display().to_string(),
+        lake: out.join("lake").display().to_string(),
+        events: info.events,
+        users: info.users,
+        reimport_added: reimport.summary.imported,
+        samples_imported: sample_import.summary.imported,
+        samples_quarantined: sample_import.summary.quarantined,
+        erased_events: erase.events_deleted,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    if output.json {
+        output.print_json(&summary)?;
+    } else {
+        println!("smartfunnel demo finished in {:.1} s", summary.seconds);
+        println!(
+            "  lake      {} ({} events, {} users, version {})",
+            summary.lake, info.events, info.users, info.version
+        );
+        println!(
+            "  import    {} read, {} imported, {} duplicates, {} quarantined, {} bot events flagged",
+            import.summary.read,
+            import.summary.imported,
+            import.summary.duplicates,
+            import.summary.quarantined,
+            import.summary.bot_events
+        );
+        println!("  re-import added {} rows", summary.reimport_added);
+        println!(
+            "  samples   {} imported, {} quarantined with reasons in {}",
+            summary.samples_imported,
+            summary.samples_quarantined,
+            sample_lake.quarantine_path().display()
+        );
+        println!("  erasure   {} events of user {erase_user} removed", summary.erased_events);
+        println!("  report    {}", summary.report);
+    }
+    Ok(())
+}

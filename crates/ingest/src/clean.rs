@@ -97,14 +97,14 @@ pub fn clean_day(
 
     let rows = sorted.num_rows();
     let mut keep = vec![false; rows];
-    for row in 0..rows {
+    for (row, kept) in keep.iter_mut().enumerate() {
         let id = ids.value(row);
         if row > 0 && ids.value(row - 1) == id {
             counts.duplicates_in_import += 1;
         } else if already_in_lake.contains(id) {
             counts.already_in_lake += 1;
         } else {
-            keep[row] = true;
+            *kept = true;
         }
     }
 

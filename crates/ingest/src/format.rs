@@ -107,7 +107,10 @@ impl FromStr for Format {
             "jsonl" | "json" | "ndjson" => Format::Jsonl,
             "parquet" => Format::Parquet,
             _ => {
-                return Err(format!("unknown format {name:?}; known: {}", Format::NAMES.join(", ")));
+                return Err(format!(
+                    "unknown format {name:?}; known: {}",
+                    Format::NAMES.join(", ")
+                ));
             }
         };
         Ok(format)

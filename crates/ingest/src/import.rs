@@ -452,6 +452,41 @@ impl Importer {
         Ok(summary)
     }
 
+    /// Stages events made in memory (e.g. by the generator) as if read from
+    /// `source`. Invalid events are rejected like bad rows, with their index.
+    pub fn push_events(
+        &mut self,
+        events: &[events::Event],
+        source: &str,
+        quarantine: &mut dyn FnMut(&Rejection) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let mut builder = EventBatchBuilder::default();
+        for (index, event) in events.iter().enumerate() {
+            self.summary.read += 1;
+            match events::validate(event) {
+                Ok(()) => builder.push(event, Some(source)),
+                Err(error) => {
+                    let error =
+                        RowError::new(error.reason_code(), Some(error.field()), error.to_string());
+                    let rejection = Rejection::new(
+                        source,
+                        index as u64 + 1,
+                        format!("{event:?}").as_bytes(),
+                        error,
+                    );
+                    *self
+                        .summary
+                        .quarantined_by_reason
+                        .entry(rejection.reason.clone())
+                        .or_default() += 1;
+                    self.summary.quarantined += 1;
+                    quarantine(&rejection).map_err(|e| IngestError::io("quarantine", e))?;
+                }
+            }
+        }
+        self.staging.push(builder.finish())
+    }
+
     /// Ends reading; the days can now be cleaned in date order.
     pub fn into_days(self) -> DayCleaner {
         let mut summary = self.summary;

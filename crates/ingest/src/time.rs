@@ -68,7 +68,8 @@ pub fn parse_time(text: &str, format: &TimeFormat, zone: FixedOffset) -> Option<
 fn parse_auto(text: &str, zone: FixedOffset) -> Option<DateTime<Utc>> {
     let bytes = text.as_bytes();
     let numeric = bytes.iter().all(|b| b.is_ascii_digit() || *b == b'.');
-    if numeric && !(bytes.len() == 8 && !text.contains('.')) {
+    let eight_digits = bytes.len() == 8 && !text.contains('.');
+    if numeric && !eight_digits {
         let value: f64 = text.parse().ok()?;
         // Seconds until 5138 fit below 1e11; milliseconds below 1e14.
         return if value < 1e11 {
@@ -79,7 +80,7 @@ fn parse_auto(text: &str, zone: FixedOffset) -> Option<DateTime<Utc>> {
             from_unix_micros(value)
         };
     }
-    if bytes.len() == 8 && numeric {
+    if numeric {
         // `YYYYMMDD` (CDNOW) wins over 8-digit Unix seconds (1970–1973) when both read.
         return match NaiveDate::parse_from_str(text, "%Y%m%d") {
             Ok(date) => in_zone(date.and_hms_opt(0, 0, 0)?, zone),

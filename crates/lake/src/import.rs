@@ -87,7 +87,6 @@ pub async fn import_with(
 
     let mut importer = Importer::new(options);
     feed(&mut importer, &mut write_rejection, progress)?;
-    drop(write_rejection);
     if let Some(mut out) = quarantine.take() {
         out.flush().map_err(|e| LakeError::Io { path: quarantine_path.clone(), source: e })?;
     }
@@ -103,11 +102,11 @@ pub async fn import_with(
             (Some(context), true) => appender.lake.ids_on(context, date).await?,
             _ => Default::default(),
         };
-        if let Some((_, batch)) = cleaner.next_day(&already_in_lake)? {
-            if batch.num_rows() > 0 {
-                appender.write(batch).await?;
-                appender.flush().await?;
-            }
+        if let Some((_, batch)) = cleaner.next_day(&already_in_lake)?
+            && batch.num_rows() > 0
+        {
+            appender.write(batch).await?;
+            appender.flush().await?;
         }
         done += 1;
         progress(ImportProgress::Writing { done, days: days.len() });

@@ -137,7 +137,7 @@ fn bots_are_flagged_not_dropped() {
 #[test]
 fn spilling_to_disk_gives_the_same_result() {
     let path = crate::data("taobao_userbehavior_sample/UserBehavior.csv");
-    let in_memory = import_with(&[path.clone()], |_| {});
+    let in_memory = import_with(std::slice::from_ref(&path), |_| {});
     let spilled = import_with(&[path], |o| {
         o.memory_budget = 16 * 1024;
         o.chunk_bytes = 8 * 1024;

@@ -168,3 +168,62 @@ async fn the_log_is_plain_delta_that_other_readers_accept() {
     // Partition directories as Spark lays them out.
     assert!(dir.path().join("events/event_date=2019-10-01").is_dir());
 }
+
+#[tokio::test]
+async fn generated_events_round_trip_through_csv_and_the_lake_field_by_field() {
+    use generator::{CsvEventWriter, Generator, GeneratorConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("shop.csv");
+    let mut writer = CsvEventWriter::new(std::fs::File::create(&csv).unwrap()).unwrap();
+    let mut expected = std::collections::BTreeMap::new();
+    for day in Generator::new(GeneratorConfig::new(200, 3, 11)).unwrap() {
+        writer.write_all(&day).unwrap();
+        for event in day {
+            expected.insert(event.content_id(), event);
+        }
+    }
+    writer.finish().unwrap();
+    let mut lake = Lake::open_or_create(dir.path().join("lake")).await.unwrap();
+    let report = import(&mut lake, &[csv]).await;
+    assert_eq!(report.summary.imported as usize, expected.len());
+    let rows = query(
+        &lake,
+        "SELECT event_id, CAST(event_time AS VARCHAR), user_id, event_type, item_id, category, brand, \
+                CAST(price AS VARCHAR), CAST(quantity AS VARCHAR), order_id, search_query, review_text, \
+                CAST(rating AS VARCHAR), device, country, session_id FROM events",
+    )
+    .await;
+    assert_eq!(rows.len(), expected.len());
+    let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".into());
+    let number = |v: Option<f64>| v.map_or("NULL".to_string(), |n| n.to_string());
+    for row in rows {
+        let event =
+            expected.get(&row[0]).unwrap_or_else(|| panic!("id {} was not generated", row[0]));
+        let time = event.event_time.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+        assert!(
+            row[1].starts_with(time.trim_end_matches('0').trim_end_matches('.')),
+            "{} vs {time}",
+            row[1]
+        );
+        let got = &row[2..];
+        let want = [
+            event.user_id.clone(),
+            event.event_type.to_string(),
+            text(&event.item_id),
+            text(&event.category),
+            text(&event.brand),
+            number(event.price),
+            event.quantity.map_or("NULL".into(), |q| q.to_string()),
+            text(&event.order_id),
+            text(&event.search_query),
+            text(&event.review_text),
+            number(event.rating),
+            text(&event.device),
+            text(&event.country),
+        ];
+        assert_eq!(&got[..13], &want[..], "event {}", row[0]);
+        if let Some(session) = &event.session_id {
+            assert_eq!(&got[13], session);
+        }
+    }
+}

@@ -17,7 +17,8 @@ fn smartfunnel(args: &[&str]) -> Output {
 fn json(args: &[&str]) -> Value {
     let out = smartfunnel(args);
     assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn path(p: &Path) -> &str {
@@ -30,18 +31,42 @@ fn import_query_info_and_reimport() {
     let lake = dir.path().join("lake");
     let sample = data("rees46_multicat_sample/2019-Oct-sample.csv");
     let first = json(&["import", "--lake", path(&lake), "--json", path(&sample)]);
-    assert_eq!((first["read"].as_u64(), first["imported"].as_u64(), first["version"].as_u64()), (Some(1000), Some(1000), Some(1)));
+    assert_eq!(
+        (first["read"].as_u64(), first["imported"].as_u64(), first["version"].as_u64()),
+        (Some(1000), Some(1000), Some(1))
+    );
     let again = json(&["import", "--lake", path(&lake), "--json", path(&sample)]);
-    assert_eq!((again["imported"].as_u64(), again["already_in_lake"].as_u64()), (Some(0), Some(1000)));
+    assert_eq!(
+        (again["imported"].as_u64(), again["already_in_lake"].as_u64()),
+        (Some(0), Some(1000))
+    );
     assert!(again["version"].is_null());
 
-    let rows = json(&["sql", "--lake", path(&lake), "--json", "SELECT event_type, count(*) AS n FROM events GROUP BY event_type ORDER BY event_type"]);
-    assert_eq!(rows, serde_json::json!([{"event_type":"add_to_cart","n":3},{"event_type":"purchase","n":10},{"event_type":"view","n":987}]));
-    let empty = json(&["sql", "--lake", path(&lake), "--json", "SELECT * FROM events WHERE user_id = 'nobody'"]);
+    let rows = json(&[
+        "sql",
+        "--lake",
+        path(&lake),
+        "--json",
+        "SELECT event_type, count(*) AS n FROM events GROUP BY event_type ORDER BY event_type",
+    ]);
+    assert_eq!(
+        rows,
+        serde_json::json!([{"event_type":"add_to_cart","n":3},{"event_type":"purchase","n":10},{"event_type":"view","n":987}])
+    );
+    let empty = json(&[
+        "sql",
+        "--lake",
+        path(&lake),
+        "--json",
+        "SELECT * FROM events WHERE user_id = 'nobody'",
+    ]);
     assert_eq!(empty, serde_json::json!([]));
 
     let info = json(&["lake", "info", "--lake", path(&lake), "--json"]);
-    assert_eq!((info["events"].as_u64(), info["users"].as_u64(), info["version"].as_u64()), (Some(1000), Some(330), Some(1)));
+    assert_eq!(
+        (info["events"].as_u64(), info["users"].as_u64(), info["version"].as_u64()),
+        (Some(1000), Some(330), Some(1))
+    );
 
     let text = smartfunnel(&["sql", "--lake", path(&lake), "SELECT count(*) AS n FROM events"]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("| 1000 |"));
@@ -56,7 +81,8 @@ fn a_corrupted_file_imports_its_good_rows_and_exits_normally() {
     broken.extend_from_slice(b"\ngarbage line\n1,2,3,pv,yesterday\n,2,3,pv,1511544070\n1,2,3,\xff\xfe,1511544070\n1,2268318,25");
     std::fs::write(&source, &broken).unwrap();
     let lake = dir.path().join("lake");
-    let report = json(&["import", "--lake", path(&lake), "--format", "taobao", "--json", path(&source)]);
+    let report =
+        json(&["import", "--lake", path(&lake), "--format", "taobao", "--json", path(&source)]);
     let reasons = &report["quarantined_by_reason"];
     // The half-cut first row ends its line early: one more wrong column count.
     assert_eq!(reasons["wrong_column_count"].as_u64(), Some(2), "{report}");
@@ -65,7 +91,10 @@ fn a_corrupted_file_imports_its_good_rows_and_exits_normally() {
     assert_eq!(reasons["invalid_utf8"].as_u64(), Some(1));
     assert_eq!(reasons["truncated_line"].as_u64(), Some(1));
     let read = report["read"].as_u64().unwrap();
-    assert_eq!(read, report["imported"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap() + 6);
+    assert_eq!(
+        read,
+        report["imported"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap() + 6
+    );
     let quarantine = std::fs::read_to_string(lake.join("quarantine.jsonl")).unwrap();
     assert_eq!(quarantine.lines().count(), 6);
     assert!(quarantine.contains("\"raw\":\"garbage line\""));
@@ -93,13 +122,29 @@ fn unusable_input_is_a_clear_error() {
 fn generic_csv_with_a_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("export.csv");
-    std::fs::write(&source, "ts,visitor,action,sku,amount\n1700000000,v1,view,a,\n1700000100,v1,purchase,a,9.99\n").unwrap();
+    std::fs::write(
+        &source,
+        "ts,visitor,action,sku,amount\n1700000000,v1,view,a,\n1700000100,v1,purchase,a,9.99\n",
+    )
+    .unwrap();
     let lake = dir.path().join("lake");
     let report = json(&[
-        "import", "--lake", path(&lake), "--map", "event_time=ts,user_id=visitor,event_type=action,item_id=sku,price=amount", "--json", path(&source),
+        "import",
+        "--lake",
+        path(&lake),
+        "--map",
+        "event_time=ts,user_id=visitor,event_type=action,item_id=sku,price=amount",
+        "--json",
+        path(&source),
     ]);
     assert_eq!(report["imported"].as_u64(), Some(2));
-    let rows = json(&["sql", "--lake", path(&lake), "--json", "SELECT CAST(event_time AS VARCHAR) AS t, price FROM events WHERE event_type = 'purchase'"]);
+    let rows = json(&[
+        "sql",
+        "--lake",
+        path(&lake),
+        "--json",
+        "SELECT CAST(event_time AS VARCHAR) AS t, price FROM events WHERE event_type = 'purchase'",
+    ]);
     assert_eq!(rows[0]["price"].as_f64(), Some(9.99));
     assert!(rows[0]["t"].as_str().unwrap().starts_with("2023-11-14T22:15:00"), "{rows}");
 }
@@ -108,8 +153,30 @@ fn generic_csv_with_a_mapping() {
 fn generate_is_deterministic_and_imports_whole() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
-    let generated = json(&["generate", "--users", "300", "--days", "7", "--seed", "7", "--out", path(&a), "--json"]);
-    json(&["generate", "--users", "300", "--days", "7", "--seed", "7", "--out", path(&b), "--json"]);
+    let generated = json(&[
+        "generate",
+        "--users",
+        "300",
+        "--days",
+        "7",
+        "--seed",
+        "7",
+        "--out",
+        path(&a),
+        "--json",
+    ]);
+    json(&[
+        "generate",
+        "--users",
+        "300",
+        "--days",
+        "7",
+        "--seed",
+        "7",
+        "--out",
+        path(&b),
+        "--json",
+    ]);
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let events = generated["events"].as_u64().unwrap();
     assert!(events > 1000, "{generated}");
@@ -120,7 +187,18 @@ fn generate_is_deterministic_and_imports_whole() {
     assert_eq!(report["imported"].as_u64(), Some(events));
 
     let direct = dir.path().join("direct");
-    let report = json(&["generate", "--users", "300", "--days", "7", "--seed", "7", "--lake", path(&direct), "--json"]);
+    let report = json(&[
+        "generate",
+        "--users",
+        "300",
+        "--days",
+        "7",
+        "--seed",
+        "7",
+        "--lake",
+        path(&direct),
+        "--json",
+    ]);
     assert_eq!(report["imported"].as_u64(), Some(events));
 }
 
@@ -128,10 +206,22 @@ fn generate_is_deterministic_and_imports_whole() {
 fn erase_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    json(&["import", "--lake", path(&lake), "--json", path(&data("rees46_multicat_sample/2019-Oct-sample.csv"))]);
+    json(&[
+        "import",
+        "--lake",
+        path(&lake),
+        "--json",
+        path(&data("rees46_multicat_sample/2019-Oct-sample.csv")),
+    ]);
     let erased = json(&["lake", "erase", "--lake", path(&lake), "--user", "541312140", "--json"]);
     assert!(erased["events_deleted"].as_u64().unwrap() > 0);
-    let left = json(&["sql", "--lake", path(&lake), "--json", "SELECT count(*) AS n FROM events WHERE user_id = '541312140'"]);
+    let left = json(&[
+        "sql",
+        "--lake",
+        path(&lake),
+        "--json",
+        "SELECT count(*) AS n FROM events WHERE user_id = '541312140'",
+    ]);
     assert_eq!(left[0]["n"].as_u64(), Some(0));
 }
 
@@ -143,7 +233,16 @@ fn demo_writes_a_report_with_every_section() {
     assert_eq!(summary["reimport_added"].as_u64(), Some(0));
     assert!(summary["samples_quarantined"].as_u64().unwrap() >= 6);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    for section in ["Overview", "Events per day", "Event mix", "Top categories", "Rhythm", "Data quality", "Erasure request", "The lake"] {
+    for section in [
+        "Overview",
+        "Events per day",
+        "Event mix",
+        "Top categories",
+        "Rhythm",
+        "Data quality",
+        "Erasure request",
+        "The lake",
+    ] {
         assert!(html.contains(section), "report lacks {section}");
     }
     assert!(!html.contains("NaN"));

@@ -159,6 +159,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     let sample_import =
         crate::import::import_with_progress(&mut sample_lake, &files, options, output).await?;
 
+    // Read before the erasure, which scrubs the erased user's rejected rows.
+    let quarantine_sample = first_lines(&sample_lake.quarantine_path(), 12);
     step(output, "erasing one shopper (an erasure request) from the samples lake");
     let erase_user = "541312140";
     let erase = sample_lake.erase_user(erase_user).await?;
@@ -193,7 +195,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         &mut report,
         "Importers on real data (REES46, Taobao) and a corrupted file",
         &sample_import,
-        &first_lines(&sample_lake.quarantine_path(), 12),
+        &quarantine_sample,
     );
     let erase_table = Table::new([
         "user",

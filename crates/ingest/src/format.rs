@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::records::Delimiter;
 
 /// An input format. The shop-specific ones have fixed columns; `Csv`, `Jsonl`
-/// and `Parquet` are generic and map columns by name (see [`crate::ColumnMap`]).
+/// and `Parquet` are generic and map columns by name (see `docs/events.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
     /// REES46 Open CDP: `event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session`.

@@ -112,6 +112,7 @@ pub fn clean_day(
     let window = options.bot_window.num_microseconds().unwrap_or(i64::MAX);
     let mut sessions = StringBuilder::with_capacity(rows, rows * 16);
     let mut is_bot = vec![false; rows];
+    let mut by_event_type: HashMap<&str, u64> = HashMap::new();
     let mut user_start = 0;
     while user_start < rows {
         let user = users.value(user_start);
@@ -136,7 +137,7 @@ pub fn clean_day(
         }
         for &row in &kept {
             is_bot[row] = bot;
-            *counts.by_event_type.entry(kinds.value(row).to_string()).or_default() += 1;
+            *by_event_type.entry(kinds.value(row)).or_default() += 1;
             if source_sessions.is_valid(row) {
                 sessions.append_value(source_sessions.value(row));
                 continue;
@@ -158,6 +159,8 @@ pub fn clean_day(
         }
         user_start = user_end;
     }
+    counts.by_event_type =
+        by_event_type.into_iter().map(|(kind, n)| (kind.to_string(), n)).collect();
     counts.imported = keep.iter().filter(|&&k| k).count() as u64;
 
     let mask = BooleanArray::from(keep);

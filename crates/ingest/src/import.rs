@@ -305,8 +305,8 @@ impl Importer {
         };
         let parallel = rayon::current_num_threads().max(1) * 2;
         let mut pending = vec![(first, usize::from(has_header))];
-        let mut next_line = pending[0].0.first_line
-            + pending[0].0.data.iter().filter(|&&b| b == b'\n').count() as u64;
+        let mut next_line =
+            pending[0].0.first_line + memchr::memchr_iter(b'\n', &pending[0].0.data).count() as u64;
         loop {
             let mut finished = pending.last().is_some_and(|(c, _)| c.last);
             while pending.len() < parallel && !finished {
@@ -317,7 +317,7 @@ impl Importer {
                             chunk.data = tail;
                         }
                         chunk.first_line = next_line;
-                        next_line += chunk.data.iter().filter(|&&b| b == b'\n').count() as u64;
+                        next_line += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
                         finished = chunk.last;
                         pending.push((chunk, 0));
                     }

@@ -180,6 +180,20 @@ fn parse_chunk(
     Parsed { batch: builder.finish(), rejections, read }
 }
 
+/// Runs a call into the Parquet reader, turning a panic into an error:
+/// parquet and arrow still panic on some corrupt files (apache/arrow-rs#6255,
+/// #9742), and a corrupt input must be refused, not crash the import.
+fn decoding_parquet<T>(call: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|reason| reason.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("corrupt file: the Parquet reader failed ({reason})")
+    })
+}
+
 /// Reads files into a staging area; then [`Importer::into_days`] cleans them
 /// day by day.
 pub struct Importer {
@@ -238,32 +252,21 @@ impl Importer {
         // The first chunk was cut without quoting; re-cut with the format's rules.
         if dialect.1 {
             reader.set_quoting(true);
-            let rest = first.data.split_off(0);
             let mut cut = 0;
-            while let Some(span) = next_record(&rest, cut, true, first.last) {
+            while let Some(span) = next_record(&first.data, cut, true, first.last) {
                 cut = span.next;
-                if cut >= rest.len() {
+                if cut >= first.data.len() {
                     break;
                 }
             }
-            if cut < rest.len() {
-                // The tail belongs to the next chunk: push it back by parsing it with it.
-                let (head, tail) = rest.split_at(cut);
-                first.data = head.to_vec();
-                return self.read_rest(
-                    path,
-                    format,
-                    dialect,
-                    first,
-                    Some(tail.to_vec()),
-                    reader,
-                    quarantine,
-                    progress,
-                );
+            if cut < first.data.len() {
+                // The tail is the start of a record that the unquoted cut split. Give it
+                // back to the reader rather than prepend it to the reader's next chunk:
+                // that chunk was cut as if it started a record, so it may end inside one.
+                reader.unread(first.data.split_off(cut));
             }
-            first.data = rest;
         }
-        self.read_rest(path, format, dialect, first, None, reader, quarantine, progress)
+        self.read_rest(path, format, dialect, first, reader, quarantine, progress)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -273,7 +276,6 @@ impl Importer {
         format: Format,
         dialect: (Delimiter, bool),
         first: Chunk,
-        mut carry: Option<Vec<u8>>,
         mut reader: ChunkReader<std::fs::File>,
         quarantine: &mut dyn FnMut(&Rejection) -> std::io::Result<()>,
         progress: &mut dyn FnMut(u64),
@@ -312,22 +314,12 @@ impl Importer {
             while pending.len() < parallel && !finished {
                 match reader.next_chunk().map_err(|e| IngestError::io(path, e))? {
                     Some(mut chunk) => {
-                        if let Some(mut tail) = carry.take() {
-                            tail.extend_from_slice(&chunk.data);
-                            chunk.data = tail;
-                        }
                         chunk.first_line = next_line;
                         next_line += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
                         finished = chunk.last;
                         pending.push((chunk, 0));
                     }
-                    None => {
-                        if let Some(tail) = carry.take() {
-                            pending
-                                .push((Chunk { data: tail, first_line: next_line, last: true }, 0));
-                        }
-                        finished = true;
-                    }
+                    None => finished = true,
                 }
             }
             if pending.is_empty() {
@@ -372,15 +364,22 @@ impl Importer {
         quarantine: &mut dyn FnMut(&Rejection) -> std::io::Result<()>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileSummary> {
-        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
         let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
         let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
         let parquet_error = |e: &dyn std::fmt::Display| IngestError::Parquet {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(&e))?;
+        // Values are read through their text form, so the Arrow schema that
+        // writers embed (`ARROW:schema`) adds nothing, and arrow-ipc panics
+        // on a corrupt one: derive the schema from the Parquet types alone.
+        let reader_options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        let builder = decoding_parquet(|| {
+            ParquetRecordBatchReaderBuilder::try_new_with_options(file, reader_options)
+        })
+        .map_err(|e| parquet_error(&e))?
+        .map_err(|e| parquet_error(&e))?;
         let header: Vec<String> =
             builder.schema().fields().iter().map(|f| f.name().clone()).collect();
         let parser = RowParser::new(Format::Parquet, Some(&header), &self.options.parse).map_err(
@@ -391,7 +390,9 @@ impl Importer {
                 available: header.join(", "),
             },
         )?;
-        let reader = builder.with_batch_size(64 * 1024).build().map_err(|e| parquet_error(&e))?;
+        let mut reader = decoding_parquet(|| builder.with_batch_size(64 * 1024).build())
+            .map_err(|e| parquet_error(&e))?
+            .map_err(|e| parquet_error(&e))?;
         let source = path.display().to_string();
         let mut summary = FileSummary {
             path: source.clone(),
@@ -400,7 +401,7 @@ impl Importer {
             ..FileSummary::default()
         };
         let mut row_number = 0u64;
-        for batch in reader {
+        while let Some(batch) = decoding_parquet(|| reader.next()).map_err(|e| parquet_error(&e))? {
             let batch = batch.map_err(|e| parquet_error(&e))?;
             let mut columns: Vec<StringArray> = Vec::with_capacity(batch.num_columns());
             for (index, column) in batch.columns().iter().enumerate() {

@@ -292,6 +292,8 @@ pub struct OnlineRetailColumns {
     price: usize,
     customer: usize,
     country: usize,
+    /// Columns in the header; the names above may be found past the eighth.
+    width: usize,
 }
 
 impl OnlineRetailColumns {
@@ -311,6 +313,7 @@ impl OnlineRetailColumns {
             price: find(&["UnitPrice", "Price"])?,
             customer: find(&["CustomerID", "Customer ID"])?,
             country: find(&["Country"])?,
+            width: header.len(),
         })
     }
 }
@@ -477,7 +480,7 @@ impl RowParser {
                 event.event_type = EventType::View;
             }
             RowParser::OnlineRetail(columns) => {
-                Self::expect_columns(fields, 8)?;
+                Self::expect_columns(fields, columns.width)?;
                 let invoice = fields[columns.invoice].trim();
                 event.order_id = id(invoice);
                 event.item_id = id(&fields[columns.stock_code]);

@@ -139,6 +139,15 @@ impl<R: Read> ChunkReader<R> {
         self.quoting = quoting;
     }
 
+    /// Puts `bytes` back in front of the input not yet returned, so that the
+    /// next chunk starts with them: the partial record at the end of a chunk
+    /// that was cut before the quoting rules were known.
+    pub fn unread(&mut self, mut bytes: Vec<u8>) {
+        self.next_line -= memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        bytes.extend_from_slice(&self.pending);
+        self.pending = bytes;
+    }
+
     pub fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         if self.done {
             return Ok(None);

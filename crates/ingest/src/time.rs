@@ -61,8 +61,12 @@ pub fn parse_time(text: &str, format: &TimeFormat, zone: FixedOffset) -> Option<
                 in_zone(naive, zone)
             }),
     }?;
-    // Times before 1970 or after 2200 are corrupt values, not shop events.
-    (0..7_258_118_400_000_000).contains(&time.timestamp_micros()).then_some(time)
+    Some(time).filter(in_shop_era)
+}
+
+/// Times before 1970 or after 2200 are corrupt values, not shop events.
+fn in_shop_era(time: &DateTime<Utc>) -> bool {
+    (0..7_258_118_400_000_000).contains(&time.timestamp_micros())
 }
 
 fn parse_auto(text: &str, zone: FixedOffset) -> Option<DateTime<Utc>> {
@@ -81,11 +85,11 @@ fn parse_auto(text: &str, zone: FixedOffset) -> Option<DateTime<Utc>> {
         };
     }
     if numeric {
-        // `YYYYMMDD` (CDNOW) wins over 8-digit Unix seconds (1970–1973) when both read.
-        return match NaiveDate::parse_from_str(text, "%Y%m%d") {
-            Ok(date) => in_zone(date.and_hms_opt(0, 0, 0)?, zone),
-            Err(_) => from_unix_seconds(text.parse().ok()?),
-        };
+        // `YYYYMMDD` (CDNOW) wins over 8-digit Unix seconds (1970–1973) when
+        // both read as a shop-era time: `17820101` is 1970-07-26, not 1782.
+        let date = NaiveDate::parse_from_str(text, "%Y%m%d").ok();
+        let date = date.and_then(|date| in_zone(date.and_hms_opt(0, 0, 0)?, zone));
+        return date.filter(in_shop_era).or_else(|| from_unix_seconds(text.parse().ok()?));
     }
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Some(time.with_timezone(&Utc));
@@ -155,6 +159,14 @@ mod tests {
         check("2019-13-45 00:00:00", Auto, None);
         check("-5", Auto, None);
         check("99999999999999999999999", Auto, None);
+    }
+
+    #[test]
+    fn eight_digit_unix_seconds_that_read_as_a_date_before_1970() {
+        // Found by the `unix_seconds_round_trip` property test: these were
+        // read as the date 1782-01-01, then rejected as out of range.
+        check("17820101", TimeFormat::Auto, Some("1970-07-26T06:01:41.000000Z"));
+        check("19970101", TimeFormat::Auto, Some("1997-01-01T00:00:00.000000Z"));
     }
 
     #[test]

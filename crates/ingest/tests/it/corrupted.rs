@@ -1,7 +1,7 @@
 //! Corrupted copies: good rows land, each bad row is quarantined with its
 //! reason and line, and nothing panics.
 
-use crate::{data, import_text};
+use crate::{data, import_text, import_with};
 
 const HEADER: &str =
     "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session";
@@ -108,4 +108,133 @@ fn shredded_real_file_never_panics_and_accounts_for_every_row() {
     assert_eq!(got.summary.read, 1000);
     assert!(got.summary.quarantined >= 1000 / 7 + 1000 / 11 - 1000 / 77 - 2, "{:?}", got.summary);
     assert!(got.summary.imported > 700);
+}
+
+#[test]
+fn quoted_line_break_across_the_first_chunk_boundary() {
+    // Every row has a two-line quoted note. The first chunk is cut before the
+    // format is known, so without quoting: here it ends inside row 20. The
+    // later chunks must still start and end on record boundaries (this
+    // panicked with "chunks hold whole records"; with the default 4 MiB
+    // chunks, from files of about 8 MiB).
+    let mut file = String::from("event_time,user_id,event_type,item_id,note\n");
+    for i in 0..4000 {
+        let minute = i % 60;
+        file.push_str(&format!(
+            "2024-03-01 10:{minute:02}:00,u{i},view,i1,\"line one\nline two\"\n"
+        ));
+    }
+    assert!(file.len() > 128 << 10, "longer than the reader's first reads");
+    let middle_of_row_20 = file.match_indices('\n').nth(2 * 20 + 1).unwrap().0;
+    let got = import_text("notes.csv", file.as_bytes(), |o| {
+        o.format = Some(ingest::Format::Csv);
+        o.chunk_bytes = middle_of_row_20 + 1;
+    });
+    assert_eq!((got.summary.imported, got.summary.quarantined), (4000, 0), "{:?}", got.reasons());
+}
+
+#[test]
+fn online_retail_header_with_more_than_eight_columns() {
+    // Found by fuzzing: columns are found by name, so a wider header put
+    // `Country` at index 12 while rows were only checked to have 8 fields, and
+    // indexing past them panicked. Rows are now held to the header's width.
+    let header =
+        "InvoiceNo,StockCode,Extra,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
+    let file = format!(
+        "{header}\n\
+         536365,85123A,x,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n\
+         536366,22633,x,HAND WARMER,6,2010-12-01 08:28:00,1.85,17850\n"
+    );
+    let got = import_text("retail.csv", file.as_bytes(), |o| {
+        o.format = Some(ingest::Format::OnlineRetail);
+    });
+    assert_eq!(got.summary.imported, 1);
+    assert_eq!(got.reasons(), vec![(3, "wrong_column_count".to_string())]);
+}
+
+/// Writes one view event as Parquet, all columns text.
+fn write_one_event_parquet(
+    path: &std::path::Path,
+    options: parquet::arrow::arrow_writer::ArrowWriterOptions,
+) {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    let names = ["event_time", "user_id", "event_type", "item_id"];
+    let schema =
+        Arc::new(Schema::new(names.map(|name| Field::new(name, DataType::Utf8, false)).to_vec()));
+    let values = ["2024-03-01T10:00:00Z", "u1", "view", "i1"];
+    let columns = values.map(|value| Arc::new(StringArray::from(vec![value])) as ArrayRef);
+    let batch = RecordBatch::try_new(schema.clone(), columns.to_vec()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new_with_options(file, schema, options).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn parquet_column_chunk_at_a_negative_offset() {
+    // Found by fuzzing: parquet asserts (panics) on a column chunk whose
+    // offset or length is negative (apache/arrow-rs#6255); it must be an error.
+    // The panic message still goes to stderr.
+    use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.parquet");
+    write_one_event_parquet(&path, Default::default());
+
+    // Keep the pages, replace the footer by one whose first column chunk
+    // starts at byte -1.
+    let metadata = ParquetMetaDataReader::new()
+        .parse_and_finish(&std::fs::File::open(&path).unwrap())
+        .unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let end = bytes.len();
+    let footer = u32::from_le_bytes(bytes[end - 8..end - 4].try_into().unwrap()) as usize;
+    bytes.truncate(end - 8 - footer);
+    let mut builder = metadata.into_builder();
+    let mut row_groups = builder.take_row_groups();
+    let mut chunks = row_groups[0].columns().to_vec();
+    chunks[0] = chunks[0]
+        .clone()
+        .into_builder()
+        .set_dictionary_page_offset(None)
+        .set_data_page_offset(-1)
+        .build()
+        .unwrap();
+    row_groups[0] =
+        row_groups[0].clone().into_builder().set_column_metadata(chunks).build().unwrap();
+    let metadata = builder.set_row_groups(row_groups).build();
+    ParquetMetaDataWriter::new(&mut bytes, &metadata).finish().unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+
+    let mut importer = ingest::Importer::new(ingest::ImportOptions::new(dir.path().join("spill")));
+    let error = importer.read_file(&path, &mut |_| Ok(()), &mut |_| {}).unwrap_err().to_string();
+    assert!(error.contains("events.parquet") && error.contains("corrupt file"), "{error}");
+}
+
+#[test]
+fn parquet_with_a_corrupt_embedded_arrow_schema() {
+    // Found by fuzzing: the Arrow schema that writers embed as `ARROW:schema`
+    // metadata, with one byte changed (the precision of a float column, 2 → 34),
+    // made arrow-ipc panic while opening the file. Values are read through
+    // their text form, so that schema is not needed and no longer read.
+    const CORRUPT_ARROW_SCHEMA: &str = "/////4wBAAAQAAAAAAAKAAwACgAJAAQACgAAABAAAAAAAQQACAAIAAAABAAIAAAABAAAAAYAAAAgAQAA4AAAAKAAAAB0AAAAPAAAAAQAAABE////FAAAAAwAAAAAAAEFDAAAAAAAAAA0////AwAAAHV0bQAQABYAEAAOAA8ABAAAAAgAEAAAABgAAAAcAAAAAAABAxgAAAAAAAYACAAGAAYAAAAAACIAAAAAAAUAAABwcmljZQAAAKz///8UAAAADAAAAAAAAQUMAAAAAAAAAJz///8HAAAAaXRlbV9pZACY////FAAAAAwAAAAAAAAFDAAAAAAAAADE////CgAAAGV2ZW50X3R5cGUAABAAFAAQAA4ADwAEAAAACAAQAAAAGAAAAAwAAAAAAAEFEAAAAAAAAAAEAAQABAAAAAcAAAB1c2VyX2lkABAAFAAQAAAADwAEAAAACAAQAAAAGAAAACAAAAAAAAACHAAAAAgADAAEAAsACAAAAEAAAAAAAAABAAAAAAoAAABldmVudF90aW1lAAA=";
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::WriterProperties;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.parquet");
+    let metadata = KeyValue::new("ARROW:schema".to_string(), CORRUPT_ARROW_SCHEMA.to_string());
+    let properties =
+        WriterProperties::builder().set_key_value_metadata(Some(vec![metadata])).build();
+    let options = parquet::arrow::arrow_writer::ArrowWriterOptions::new()
+        .with_properties(properties)
+        .with_skip_arrow_metadata(true);
+    write_one_event_parquet(&path, options);
+    let got = import_with(&[path], |_| {});
+    assert_eq!((got.summary.imported, got.summary.quarantined), (1, 0));
 }

@@ -134,7 +134,11 @@ pub mod column {
 
 /// The columns a generic CSV / JSON Lines / Parquet file may map onto with
 /// `--map canonical=source`, i.e. every [`Event`] field plus `properties.<key>`.
-pub const MAPPABLE_COLUMNS: &[&str] = &[
+pub const MAPPABLE_COLUMNS: &[&str] = CSV_COLUMNS.split_at(CSV_COLUMNS.len() - 1).0;
+
+/// The header of canonical CSV, which `generate` writes and `import` reads
+/// without a mapping: the mappable columns, then `properties` as a JSON object.
+pub const CSV_COLUMNS: &[&str] = &[
     column::EVENT_TIME,
     column::USER_ID,
     column::SESSION_ID,
@@ -153,6 +157,7 @@ pub const MAPPABLE_COLUMNS: &[&str] = &[
     column::CHANNEL,
     column::DEVICE,
     column::COUNTRY,
+    column::PROPERTIES,
 ];
 
 /// The Arrow schema of the lake's `events` table.

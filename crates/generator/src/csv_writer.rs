@@ -4,32 +4,12 @@ use std::fmt::Write as _;
 use std::io;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use events::{Event, column};
+use events::Event;
 use rayon::prelude::*;
 
 /// The header of the canonical CSV: [`events::MAPPABLE_COLUMNS`] in order,
 /// then `properties` (a JSON object, empty when there are none).
-pub const CSV_HEADER: &[&str] = &[
-    column::EVENT_TIME,
-    column::USER_ID,
-    column::SESSION_ID,
-    column::EVENT_TYPE,
-    column::ITEM_ID,
-    column::CATEGORY_ID,
-    column::CATEGORY,
-    column::BRAND,
-    column::PRICE,
-    column::QUANTITY,
-    column::CURRENCY,
-    column::ORDER_ID,
-    column::SEARCH_QUERY,
-    column::REVIEW_TEXT,
-    column::RATING,
-    column::CHANNEL,
-    column::DEVICE,
-    column::COUNTRY,
-    column::PROPERTIES,
-];
+pub const CSV_HEADER: &[&str] = events::CSV_COLUMNS;
 
 /// Writes events as canonical CSV: `event_time` in RFC 3339 with six
 /// fractional digits and `Z` (`2024-01-01T08:15:02.123456Z`), numbers in

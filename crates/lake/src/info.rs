@@ -45,11 +45,25 @@ pub(crate) fn single_count(batches: &[RecordBatch]) -> u64 {
         .unwrap_or(0)
 }
 
-fn text_column(batch: &RecordBatch, index: usize) -> Vec<Option<String>> {
-    let text = arrow::compute::cast(batch.column(index), &arrow::datatypes::DataType::Utf8)
-        .expect("any type casts to text");
-    let text = text.as_any().downcast_ref::<arrow::array::StringArray>().expect("cast to Utf8");
-    (0..text.len()).map(|i| text.is_valid(i).then(|| text.value(i).to_string())).collect()
+/// Query results as rows of text cells (`None` for null), for callers that
+/// render or compare values rather than compute with them.
+pub fn text_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<Option<String>>>> {
+    let mut rows = Vec::new();
+    for batch in batches {
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
+            .collect::<Result<Vec<_>, _>>()?;
+        let columns: Vec<&arrow::array::StringArray> =
+            columns.iter().map(|c| c.as_any().downcast_ref().expect("cast to Utf8")).collect();
+        for row in 0..batch.num_rows() {
+            rows.push(
+                columns.iter().map(|c| c.is_valid(row).then(|| c.value(row).to_string())).collect(),
+            );
+        }
+    }
+    Ok(rows)
 }
 
 impl Lake {
@@ -74,23 +88,15 @@ impl Lake {
             .await?
             .collect()
             .await?;
-        let mut by_event_type = BTreeMap::new();
-        for batch in &by_type {
-            let names = text_column(batch, 0);
-            let counts = text_column(batch, 1);
-            for (name, count) in names.into_iter().zip(counts) {
-                by_event_type.insert(
-                    name.unwrap_or_default(),
-                    count.and_then(|c| c.parse().ok()).unwrap_or(0),
-                );
-            }
-        }
-        let number = |index: usize| {
-            totals
-                .first()
-                .filter(|b| b.num_rows() > 0)
-                .and_then(|b| text_column(b, index)[0].clone())
-        };
+        let by_event_type: BTreeMap<String, u64> = text_rows(&by_type)?
+            .into_iter()
+            .map(|row| {
+                let count = row[1].as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+                (row[0].clone().unwrap_or_default(), count)
+            })
+            .collect();
+        let totals = text_rows(&totals)?.into_iter().next().unwrap_or_default();
+        let number = |index: usize| totals.get(index).cloned().flatten();
         let count = |index: usize| number(index).and_then(|n| n.parse().ok()).unwrap_or(0);
         let mut history = Vec::new();
         let current = self.version();

@@ -31,7 +31,7 @@ use futures::StreamExt;
 
 pub use error::{LakeError, Result};
 pub use import::{Feed, ImportProgress, ImportReport, import_files, import_with};
-pub use info::{CommitSummary, LakeInfo};
+pub use info::{CommitSummary, LakeInfo, text_rows};
 
 /// Name of the events table, in the lake directory and in SQL.
 pub const EVENTS_TABLE: &str = "events";

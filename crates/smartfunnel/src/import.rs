@@ -54,7 +54,9 @@ impl ImportArgs {
         let mut options = ImportOptions::new(self.lake.join(".staging"));
         options.format =
             self.format.as_deref().map(str::parse).transpose().map_err(anyhow::Error::msg)?;
-        let zone = chrono::FixedOffset::from_str_offset(&self.timezone)?;
+        let zone: chrono::FixedOffset = self.timezone.parse().with_context(|| {
+            format!("--timezone {:?} is not an offset like +08:00", self.timezone)
+        })?;
         let mut parse = ParseOptions {
             time_format: self.time_format.parse::<TimeFormat>().map_err(anyhow::Error::msg)?,
             zone,
@@ -80,17 +82,6 @@ impl ImportArgs {
         options.clean.bot_max_events = self.bot_events_per_minute;
         options.memory_budget = self.memory_mib << 20;
         Ok(options)
-    }
-}
-
-trait FromStrOffset: Sized {
-    fn from_str_offset(text: &str) -> anyhow::Result<Self>;
-}
-
-impl FromStrOffset for chrono::FixedOffset {
-    fn from_str_offset(text: &str) -> anyhow::Result<Self> {
-        text.parse::<chrono::FixedOffset>()
-            .with_context(|| format!("--timezone {text:?} is not an offset like +08:00"))
     }
 }
 

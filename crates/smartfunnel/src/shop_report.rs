@@ -2,7 +2,6 @@
 //! categories, rhythm, and data quality. Later capabilities add their own.
 
 use anyhow::Context as _;
-use arrow::array::{Array, RecordBatch, StringArray};
 use lake::{ImportReport, Lake, LakeInfo};
 use report::{
     BarChart, FunnelChart, Kpi, LineChart, Report, Series, Table, format_count, format_percent,
@@ -11,29 +10,8 @@ use report::{
 /// Query results as text cells, so sections need not know Arrow types.
 type Rows = Vec<Vec<Option<String>>>;
 
-fn rows(batches: &[RecordBatch]) -> anyhow::Result<Rows> {
-    let mut out = Vec::new();
-    for batch in batches {
-        let columns: Vec<StringArray> = batch
-            .columns()
-            .iter()
-            .map(|c| {
-                arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).map(|a| {
-                    a.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone()
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        for row in 0..batch.num_rows() {
-            out.push(
-                columns.iter().map(|c| c.is_valid(row).then(|| c.value(row).to_string())).collect(),
-            );
-        }
-    }
-    Ok(out)
-}
-
 async fn query(lake: &Lake, sql: &str) -> anyhow::Result<Rows> {
-    rows(&lake.sql(sql).await.with_context(|| format!("report query {sql}"))?)
+    Ok(lake::text_rows(&lake.sql(sql).await.with_context(|| format!("report query {sql}"))?)?)
 }
 
 fn number(cell: &Option<String>) -> f64 {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::array::RecordBatch;
 use ingest::ImportOptions;
 use lake::{ImportReport, Lake};
 
@@ -17,26 +17,11 @@ async fn import(lake: &mut Lake, files: &[PathBuf]) -> ImportReport {
 }
 
 fn cells(batches: &[RecordBatch]) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    for batch in batches {
-        let columns: Vec<StringArray> = batch
-            .columns()
-            .iter()
-            .map(|c| {
-                let text = arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).unwrap();
-                text.as_any().downcast_ref::<StringArray>().unwrap().clone()
-            })
-            .collect();
-        for row in 0..batch.num_rows() {
-            out.push(
-                columns
-                    .iter()
-                    .map(|c| if c.is_valid(row) { c.value(row).to_string() } else { "NULL".into() })
-                    .collect(),
-            );
-        }
-    }
-    out
+    lake::text_rows(batches)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.into_iter().map(|cell| cell.unwrap_or_else(|| "NULL".into())).collect())
+        .collect()
 }
 
 async fn query(lake: &Lake, sql: &str) -> Vec<Vec<String>> {

@@ -123,17 +123,7 @@ pub(crate) fn render(chart: &BarChart) -> String {
         label,
     };
     let svg = if chart.horizontal { render_horizontal(&layout) } else { render_vertical(&layout) };
-    let legend = if chart.series.len() > 1 {
-        svg::legend(
-            chart
-                .series
-                .iter()
-                .enumerate()
-                .map(|(i, series)| (series.name.as_str(), series_color(i))),
-        )
-    } else {
-        String::new()
-    };
+    let legend = svg::series_legend(&chart.series);
     svg::figure(&chart.title, &legend, &svg)
 }
 

@@ -141,16 +141,6 @@ pub(crate) fn render(chart: &LineChart) -> String {
             }
         }
     }
-    let legend = if chart.series.len() > 1 {
-        svg::legend(
-            chart
-                .series
-                .iter()
-                .enumerate()
-                .map(|(i, series)| (series.name.as_str(), series_color(i))),
-        )
-    } else {
-        String::new()
-    };
+    let legend = svg::series_legend(&chart.series);
     svg::figure(&chart.title, &legend, &svg.finish())
 }

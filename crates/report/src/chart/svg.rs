@@ -241,6 +241,15 @@ pub(crate) fn figure(title: &str, legend: &str, svg: &str) -> String {
 }
 
 /// A legend of coloured swatches, one per `(name, colour)`.
+/// The legend of a multi-series chart; empty for a single series, whose
+/// chart title already names it.
+pub(crate) fn series_legend(series: &[super::Series]) -> String {
+    if series.len() < 2 {
+        return String::new();
+    }
+    legend(series.iter().enumerate().map(|(i, s)| (s.name.as_str(), series_color(i))))
+}
+
 pub(crate) fn legend<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut out = String::from(r#"<ul class="legend">"#);
     for (name, color) in items {

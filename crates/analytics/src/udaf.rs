@@ -1,0 +1,1 @@
+//! DataFusion aggregate functions with ClickHouse semantics.

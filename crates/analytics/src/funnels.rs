@@ -92,7 +92,9 @@ pub enum StepOrder {
     #[default]
     Ordered,
     /// Each step immediately after the previous one: any other event of the unit in
-    /// between breaks the chain (ClickHouse's `strict_order`).
+    /// between breaks the chain, and a later step 1 may start a new one (as PostHog's
+    /// strict funnels; ClickHouse's `strict_order` mode instead stops at the first
+    /// break).
     Strict,
     /// The steps in any order within the window; level `k` means `k` different steps.
     Any,
@@ -192,7 +194,7 @@ impl FunnelQuery {
 
     /// Whether levels come from the ClickHouse-exact `windowFunnel` code.
     pub fn is_clickhouse_exact(&self) -> bool {
-        self.order != StepOrder::Any && !self.has_extras() && self.count_by != CountBy::Totals
+        self.order == StepOrder::Ordered && !self.has_extras() && self.count_by != CountBy::Totals
     }
 
     fn has_extras(&self) -> bool {
@@ -203,15 +205,6 @@ impl FunnelQuery {
 
     fn has_modes(&self) -> bool {
         self.modes != Modes::default()
-    }
-
-    /// The modes the ClickHouse evaluator runs with (strict order adds `strict_order`).
-    fn clickhouse_modes(&self) -> Modes {
-        let mut modes = self.modes;
-        if self.order == StepOrder::Strict {
-            modes.strict_order = true;
-        }
-        modes
     }
 
     fn validate(&self) -> Result<()> {
@@ -237,7 +230,7 @@ impl FunnelQuery {
         }
         if self.has_modes() && !self.is_clickhouse_exact() {
             return invalid(
-                "ClickHouse modes apply to plain ordered or strict funnels counting users or sessions; they cannot be combined with any order, total counting, exclusions, held properties, per-step windows or optional steps".into(),
+                "ClickHouse modes apply to plain ordered funnels counting users or sessions; they cannot be combined with strict or any order, total counting, exclusions, held properties, per-step windows or optional steps".into(),
             );
         }
         if self.order == StepOrder::Any
@@ -266,7 +259,7 @@ impl FunnelQuery {
         }
         // Checked here so that a bad mode combination is refused before any query runs.
         if self.is_clickhouse_exact() {
-            FunnelSpec::new(1, steps, self.clickhouse_modes())?;
+            FunnelSpec::new(1, steps, self.modes)?;
         }
         Ok(())
     }
@@ -313,10 +306,7 @@ impl FunnelQuery {
         }
         // Strict funnels need every event (an unrelated one breaks a chain); per-unit
         // output needs every unit. Otherwise only rows meeting a step or an exclusion matter.
-        if self.order != StepOrder::Strict
-            && !self.clickhouse_modes().strict_order
-            && !self.keep_all_units
-        {
+        if self.order != StepOrder::Strict && !self.modes.strict_order && !self.keep_all_units {
             let any: Vec<String> = self
                 .steps
                 .iter()
@@ -730,8 +720,8 @@ fn evaluate_unit(
     }
     let mut level = best.map_or(0, |chain| level_of(query, &chain));
     if query.is_clickhouse_exact() {
-        let spec = FunnelSpec::new(query.window_micros as u64, steps, query.clickhouse_modes())
-            .expect("validated");
+        let spec =
+            FunnelSpec::new(query.window_micros as u64, steps, query.modes).expect("validated");
         let events: Vec<funnel::Event> = unit_rows
             .iter()
             .map(|row| {
@@ -772,46 +762,65 @@ fn best_chain_ordered(
     single_start: bool,
 ) -> Option<Chain> {
     let steps = query.steps.len();
-    let strict = query.order == StepOrder::Strict || query.modes.strict_order;
-    // slots[p]: the chain with the latest start whose next expected step is p.
-    let mut slots: Vec<Option<Chain>> = vec![None; steps + 1];
-    let mut best: Option<Chain> = None;
-    let mut started = false;
+    let strict = query.order == StepOrder::Strict;
+    // One entry per (row, step met), as ClickHouse lists them. Ordered funnels sort the
+    // entries by (time, step), so that of two rows at the same time the earlier step
+    // counts first; strict funnels go row by row, and a row meeting no step is an entry
+    // too, since it breaks chains.
+    let mut entries: Vec<(i64, u8, u32)> = Vec::with_capacity(stream.len());
     for &row in stream {
         let index = row as usize;
-        let ts = rows.ts[index];
         let mask = rows.steps[index];
-        let mut updated = vec![None; steps + 1];
+        if mask == 0 && strict {
+            entries.push((rows.ts[index], NO_STEP, row));
+        }
         for step in 0..steps {
-            if mask & (1 << step) == 0 {
-                continue;
+            if mask & (1 << step) != 0 {
+                entries.push((rows.ts[index], step as u8, row));
             }
-            let candidate = if step == 0 {
-                if single_start && started {
-                    continue;
-                }
+        }
+    }
+    if !strict {
+        entries.sort_by_key(|(ts, step, _)| (*ts, *step));
+    }
+    // slots[p]: the chain most recently moved to "next expected step is p", as
+    // ClickHouse's `events_timestamp` keeps one (first, last) pair per level.
+    let mut slots: Vec<Option<Chain>> = vec![None; steps + 1];
+    let mut moved: Vec<Option<Chain>> = vec![None; steps + 1];
+    let mut best: Option<Chain> = None;
+    let mut started = false;
+    for (position, &(ts, step, row)) in entries.iter().enumerate() {
+        let step = usize::from(step);
+        let candidate = if step == usize::from(NO_STEP) {
+            None
+        } else if step == 0 {
+            if single_start && started {
+                None
+            } else {
                 started = true;
                 Some(Chain::started(row, ts))
-            } else {
-                predecessor(query, &slots, step, ts).map(|chain| chain.extended(step, row, ts))
-            };
-            let Some(candidate) = candidate else { continue };
-            let slot = &mut slots[step + 1];
-            if slot.is_none_or(|current| candidate.start >= current.start) {
-                *slot = Some(candidate);
-                updated[step + 1] = Some(candidate);
             }
+        } else {
+            predecessor(query, &slots, step, ts).map(|chain| chain.extended(step, row, ts))
+        };
+        if let Some(candidate) = candidate {
+            slots[step + 1] = Some(candidate);
+            moved[step + 1] = Some(candidate);
             if best.is_none_or(|current| candidate.position > current.position) {
                 best = Some(candidate);
             }
         }
-        if strict {
+        let row_ends = entries.get(position + 1).is_none_or(|next| next.2 != row);
+        if strict && row_ends {
             // Only the chains this row moved survive it.
-            slots = updated;
+            slots = std::mem::replace(&mut moved, vec![None; steps + 1]);
         }
     }
     best
 }
+
+/// The step of an entry for a row that meets no step.
+const NO_STEP: u8 = u8::MAX;
 
 /// The chain a row meeting `step` (> 0) extends: among the chains whose next step is
 /// `step`, or that may skip optional steps up to it, the one that started last and

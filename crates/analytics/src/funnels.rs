@@ -252,10 +252,10 @@ impl FunnelQuery {
                 ));
             }
         }
-        if let Some(Breakdown { attribution: Attribution::Step(step), .. }) = &self.breakdown {
-            if *step >= steps {
-                return invalid(format!("attribution step {} is beyond the last step", step + 1));
-            }
+        if let Some(Breakdown { attribution: Attribution::Step(step), .. }) = &self.breakdown
+            && *step >= steps
+        {
+            return invalid(format!("attribution step {} is beyond the last step", step + 1));
         }
         // Checked here so that a bad mode combination is refused before any query runs.
         if self.is_clickhouse_exact() {
@@ -331,7 +331,8 @@ fn timestamp_literal(time: DateTime<Utc>) -> String {
 /// The answer for one step.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StepResult {
-    pub label: String,
+    /// The step's label.
+    pub name: String,
     pub optional: bool,
     /// Units that reached this step.
     pub entered: u64,
@@ -971,14 +972,14 @@ fn summarise(query: &FunnelQuery, rows: &Rows, outcomes: &[Outcome], sql: String
         }
         // Ordered: gaps between consecutive done steps the level covers.
         let mut previous: Option<i64> = None;
-        for step in 0..usize::from(outcome.level).min(steps) {
-            let row = chain.rows[step];
+        let covered = usize::from(outcome.level).min(steps);
+        for (step_gaps, &row) in gaps.iter_mut().zip(&chain.rows).take(covered) {
             if row == u32::MAX {
                 continue;
             }
             let ts = rows.ts[row as usize];
             if let Some(previous) = previous {
-                gaps[step].push((ts - previous) as f64 / 1e6);
+                step_gaps.push((ts - previous) as f64 / 1e6);
             }
             previous = Some(ts);
         }
@@ -998,7 +999,7 @@ fn summarise(query: &FunnelQuery, rows: &Rows, outcomes: &[Outcome], sql: String
             let mut gap = std::mem::take(&mut gaps[step]);
             gap.sort_by(f64::total_cmp);
             StepResult {
-                label: query.steps[step].label.clone(),
+                name: query.steps[step].label.clone(),
                 optional: query.steps[step].optional,
                 entered: entered[step],
                 conversion_from_start: ratio(entered[step], first),

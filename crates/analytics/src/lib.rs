@@ -9,6 +9,7 @@
 //! which the table `events` (the lake schema of the `events` crate) is registered,
 //! and returns plain serialisable values; nothing here prints or touches files.
 
+pub mod correlation;
 mod error;
 pub mod funnels;
 pub mod udaf;

@@ -357,3 +357,51 @@ async fn the_chain_evaluator_agrees_with_clickhouse_on_plain_funnels() {
         assert!(exact_result.steps[3].entered > 0, "the data should reach the last step");
     }
 }
+
+#[test]
+fn correlation_statistics_match_reference_values() {
+    use analytics::correlation::{odds_ratio, p_value};
+    // R: fisher.test(matrix(c(3, 1, 1, 3), 2))$p.value = 0.4857143.
+    assert!((p_value(3, 1, 1, 3) - 0.485_714_3).abs() < 1e-6);
+    // R: fisher.test(matrix(c(10, 2, 3, 15), 2))$p.value = 0.0005367241 (a=10,b=3,c=2,d=15).
+    assert!((p_value(10, 3, 2, 15) - 0.000_536_724_1).abs() < 1e-8);
+    // Large tables use chi-squared: 6000/4000 vs 4000/6000 is overwhelmingly significant,
+    // an even split is not.
+    assert!(p_value(6_000, 4_000, 4_000, 6_000) < 1e-100_f64.max(1e-300));
+    assert!((p_value(5_000, 5_000, 5_000, 5_000) - 1.0).abs() < 1e-6);
+    // Odds ratio with one added per cell: (9+1)/(1+1) / ((1+1)/(9+1)) = 25.
+    assert!((odds_ratio(9, 1, 10, 10) - 25.0).abs() < 1e-12);
+}
+
+#[tokio::test]
+async fn correlation_finds_the_event_that_goes_with_converting() {
+    use analytics::correlation::{CorrelationOptions, correlate};
+    // 12 users view; the 6 who searched bought, of the 6 who did not, one bought.
+    let users: [&'static str; 12] =
+        ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9", "u10", "u11"];
+    let mut rows: Vec<Row> = Vec::new();
+    for (index, user) in users.iter().enumerate() {
+        rows.push((user, "s", 0, "view", ""));
+        if index < 6 {
+            rows.push((user, "s", 1, "search", ""));
+        }
+        if index < 6 || index == 11 {
+            rows.push((user, "s", 2, "purchase", ""));
+        }
+        if index >= 6 {
+            rows.push((user, "s", 1, "remove_from_cart", ""));
+        }
+    }
+    let context = events(&rows);
+    let query = query(&["view", "purchase"], "1d");
+    let (_, units) = funnels::run(&context, &query, true).await.unwrap();
+    let options = CorrelationOptions { properties: vec!["item_id".into()], ..Default::default() };
+    let result = correlate(&context, &query, &units, &options).await.unwrap();
+    assert_eq!((result.success_total, result.failure_total), (7, 5));
+    assert_eq!(result.success.first().map(|c| c.name.as_str()), Some("search"));
+    assert_eq!(result.failure.first().map(|c| c.name.as_str()), Some("remove_from_cart"));
+    let search = &result.success[0];
+    assert_eq!((search.success_with, search.failure_with), (6, 0));
+    // Step event types are not candidates.
+    assert!(result.success.iter().chain(&result.failure).all(|c| c.name != "purchase"));
+}

@@ -47,7 +47,7 @@ FULL_EVENTS = 10_000_000
 QUICK_EVENTS = 200_000
 DEFAULT_RUNS = 3
 EVENT_TOLERANCE = 0.10  # generated row count must be within ±10% of --events
-PEERS = ("duckdb", "deltalake", "pyarrow")
+PEERS = ("duckdb", "deltalake", "pyarrow", "chdb", "polars")
 
 # Columns of the canonical event model (crates/events); the generator writes
 # them as the CSV header and the lake is expected to have them.

@@ -5,6 +5,7 @@ process per run, so that each peer's peak RSS is its own).
 
     python bench/funnel_peers.py SYSTEM --files LIST --steps a,b,c --window-us W
         [--mode m1,m2] [--per-user OUT.csv] [--threads N]
+    python bench/funnel_peers.py SYSTEM --noop    # start-up cost only
 
 SYSTEM is chdb, duckdb or polars. LIST is a text file with one Parquet path a
 line (the lake's current Delta snapshot, taken by bench.py with `deltalake`).
@@ -201,7 +202,23 @@ def run_polars(args, files, steps) -> dict:
     return {"users": sum(levels), "levels": levels, "query": "(Polars lazy plan; see funnel_peers.py)"}
 
 
+def noop(system: str) -> None:
+    """Start-up cost only: interpreter, import and a trivial query."""
+    if system == "chdb":
+        import chdb
+        chdb.query("SELECT 1", "CSV")
+    elif system == "duckdb":
+        import duckdb
+        duckdb.connect(":memory:").execute("SELECT 1").fetchall()
+    else:
+        import polars as pl
+        pl.LazyFrame({"a": [1]}).collect()
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[1] == "--noop":
+        noop(argv[0])
+        return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("system", choices=("chdb", "duckdb", "polars"))
     p.add_argument("--files", required=True, help="text file: one Parquet path a line")

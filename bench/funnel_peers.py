@@ -112,27 +112,30 @@ def run_chdb(args, files, steps) -> dict:
 
 
 def duckdb_sql(files: list[str], steps: list[str], window_us: int, per_user: bool) -> list[str]:
-    """Statements; the last one returns (level, users) or (user_id, level)."""
+    """Statements; the last one returns (level, users) or (user_id, level).
+    Users get dense integer ids first: the as-of joins then sort integers,
+    not strings (faster than joining on user_id; measured at 10M events)."""
     src = "read_parquet([" + ", ".join(quote(f) for f in files) + "], hive_partitioning = false)"
     names = ", ".join(quote(s) for s in sorted(set(steps)))
     stmts = [
-        # One scan: the step events (3 columns) and every user id.
-        f"CREATE TEMP TABLE ev AS SELECT user_id, epoch_us(event_time) AS t, event_type "
-        f"FROM {src} WHERE event_type IN ({names})",
-        f"CREATE TEMP TABLE users AS SELECT DISTINCT user_id FROM {src}",
-        f"CREATE TEMP TABLE l1 AS SELECT DISTINCT user_id, t, t AS l FROM ev "
-        f"WHERE event_type = {quote(steps[0])}",
+        f"CREATE TEMP TABLE raw AS SELECT user_id, epoch_us(event_time) AS t, event_type FROM {src}",
+        "CREATE TEMP TABLE users AS SELECT user_id, row_number() OVER () AS uid "
+        "FROM (SELECT DISTINCT user_id FROM raw)",
+        f"CREATE TEMP TABLE ev AS SELECT u.uid, r.t, r.event_type FROM raw r JOIN users u "
+        f"USING (user_id) WHERE r.event_type IN ({names})",
+        "DROP TABLE raw",
+        f"CREATE TEMP TABLE l1 AS SELECT uid, t, t AS l FROM ev WHERE event_type = {quote(steps[0])}",
     ]
-    reached = ["SELECT user_id, 1 AS level FROM l1"]
+    reached = ["SELECT DISTINCT uid, 1 AS level FROM l1"]
     for k in range(2, len(steps) + 1):
         stmts.append(
-            f"CREATE TEMP TABLE l{k} AS SELECT s.user_id, s.t, p.l FROM "
-            f"(SELECT DISTINCT user_id, t FROM ev WHERE event_type = {quote(steps[k - 1])}) s "
-            f"ASOF JOIN l{k - 1} p ON s.user_id = p.user_id AND p.t <= s.t")
-        reached.append(f"SELECT user_id, {k} AS level FROM l{k} WHERE t - l <= {window_us}")
+            f"CREATE TEMP TABLE l{k} AS SELECT s.uid, s.t, p.l FROM "
+            f"(SELECT uid, t FROM ev WHERE event_type = {quote(steps[k - 1])}) s "
+            f"ASOF JOIN l{k - 1} p ON s.uid = p.uid AND p.t <= s.t")
+        reached.append(f"SELECT uid, {k} AS level FROM l{k} WHERE t - l <= {window_us}")
     per = (f"SELECT u.user_id, coalesce(r.level, 0) AS level FROM users u LEFT JOIN "
-           f"(SELECT user_id, max(level) AS level FROM ({' UNION ALL '.join(reached)}) "
-           f"GROUP BY user_id) r USING (user_id)")
+           f"(SELECT uid, max(level) AS level FROM ({' UNION ALL '.join(reached)}) "
+           f"GROUP BY uid) r USING (uid)")
     if per_user:
         stmts.append(per + " ORDER BY user_id")
     else:
@@ -171,27 +174,29 @@ def run_polars(args, files, steps) -> dict:
     import polars as pl
 
     scan = pl.scan_parquet(files, hive_partitioning=False)
-    ev = (scan.select("user_id", pl.col("event_time").dt.epoch("us").alias("t"), "event_type")
-          .filter(pl.col("event_type").is_in(sorted(set(steps))))
-          .cache())
+    # Dense integer user ids (categorical codes), so that the as-of joins
+    # group by an integer rather than a string.
+    raw = (scan.select("user_id", pl.col("event_time").dt.epoch("us").alias("t"), "event_type")
+           .with_columns(pl.col("user_id").cast(pl.Categorical).to_physical().alias("uid"))
+           .cache())
+    users = raw.select("user_id", "uid").unique(subset="uid")
+    ev = raw.filter(pl.col("event_type").is_in(sorted(set(steps)))).cache()
 
-    def step(k: int) -> pl.LazyFrame:  # distinct (user, t) of step k (1-based), sorted by t
-        return (ev.filter(pl.col("event_type") == steps[k - 1]).select("user_id", "t")
-                .unique().sort("t"))
+    def step(k: int) -> pl.LazyFrame:  # (uid, t) of step k (1-based), sorted by t
+        return ev.filter(pl.col("event_type") == steps[k - 1]).select("uid", "t").sort("t")
 
     prev = step(1).with_columns(pl.col("t").alias("l"))
-    reached = [prev.select("user_id", pl.lit(1, pl.Int32).alias("level"))]
+    reached = [prev.select("uid", pl.lit(1, pl.Int32).alias("level"))]
     for k in range(2, len(steps) + 1):
-        cur = (step(k).join_asof(prev, on="t", by="user_id", strategy="backward",
+        cur = (step(k).join_asof(prev, on="t", by="uid", strategy="backward",
                                  check_sortedness=False)
                .filter(pl.col("l").is_not_null()))
         reached.append(cur.filter(pl.col("t") - pl.col("l") <= args.window_us)
-                       .select("user_id", pl.lit(k, pl.Int32).alias("level")))
+                       .select("uid", pl.lit(k, pl.Int32).alias("level")))
         prev = cur.sort("t")
-    best = pl.concat(reached).group_by("user_id").agg(pl.col("level").max())
-    users = scan.select("user_id").unique()
-    per = (users.join(best, on="user_id", how="left")
-           .with_columns(pl.col("level").fill_null(0)))
+    best = pl.concat(reached).group_by("uid").agg(pl.col("level").max())
+    per = (users.join(best, on="uid", how="left")
+           .select("user_id", pl.col("level").fill_null(0)))
     if args.per_user:
         df = per.sort("user_id").collect()
         df.write_csv(args.per_user)

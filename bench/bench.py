@@ -1114,14 +1114,16 @@ def bench_funnel_equality(ctx: Ctx) -> Outcome:
     cases: list[dict] = []
     for ds, lake, funnel_steps, rows, origin in datasets:
         files_list, files = write_file_list(ctx, lake, f"equality-{ds}")
-        # The main funnel with both windows, and one with a repeated step (a
-        # view row then meets two conditions: what strict_once is about).
+        # The main funnel with both windows; one that starts at add_to_cart
+        # (every user views, so only this one has users at level 0); and one
+        # with a repeated step (a view row then meets two conditions: what
+        # strict_once is about).
         variants = [(funnel_steps, w) for w in (FUNNEL_WINDOW, FUNNEL_SHORT_WINDOW)]
+        variants.append((funnel_steps[1:], FUNNEL_WINDOW))
         variants.append((FUNNEL_STEPS_REPEATED, FUNNEL_WINDOW))
-        for steps, (wlabel, wus) in variants:
+        for vi, (steps, (wlabel, wus)) in enumerate(variants):
             for mode in FUNNEL_MODES:
-                tag = f"{ds}-{len(steps)}{'r' if steps is FUNNEL_STEPS_REPEATED else ''}-{wlabel}-" \
-                      f"{mode.replace(',', '+') or 'default'}"
+                tag = f"{ds}-f{vi}-{wlabel}-{mode.replace(',', '+') or 'default'}"
                 case = {"dataset": ds, "events": rows, "steps": steps, "window": wlabel,
                         "window_us": wus, "mode": mode or "(default)", "comparisons": {}}
                 ch_file = out_dir / f"{tag}-chdb.csv"
@@ -1156,7 +1158,7 @@ def bench_funnel_equality(ctx: Ctx) -> Outcome:
                         case["smartfunnel_json_error"] = str(e)
                     case["smartfunnel_command"] = run.command
                 cases.append(case)
-                log(f"  {ds:<9} {len(steps)}{'r' if steps is FUNNEL_STEPS_REPEATED else ' '} {wlabel:>3} {case['mode']:<26} levels {fmt_levels(case['histogram'])}"
+                log(f"  {ds:<9} {','.join(steps):<34} {wlabel:>3} {case['mode']:<26} levels {fmt_levels(case['histogram'])}"
                     + "".join(f"  {p}: {c['differing']} differ" for p, c in case["comparisons"].items()))
 
     peer_ok = all(c["differing"] == 0 for case in cases
@@ -1211,7 +1213,9 @@ def bench_funnel_equality(ctx: Ctx) -> Outcome:
         "Data: " + "; ".join(f"**{d[0]}** — {d[3]:,} events, {d[4]}" for d in datasets) + ". "
         f"Steps: {', '.join(FUNNEL_STEPS_4)} on the generated lake; {', '.join(FUNNEL_STEPS_3)} "
         "on the samples (they have no checkout events; Taobao's pv/cart/buy are imported as "
-        f"view/add_to_cart/purchase); and everywhere {', '.join(FUNNEL_STEPS_REPEATED)}, where "
+        "view/add_to_cart/purchase); the same without the view step (every user has a view, so "
+        "this is where users at level 0 are checked); and everywhere "
+        f"{', '.join(FUNNEL_STEPS_REPEATED)}, where "
         "one view row meets two conditions (it counts for each, except under strict_once). "
         "Step k means `event_type = '<step k>'`; bot events are included.",
         f"chDB {ctx.machine['peers'].get('chdb', '?')} (ClickHouse engine from `chdb-core` "

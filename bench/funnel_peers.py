@@ -146,13 +146,21 @@ def duckdb_sql(files: list[str], steps: list[str], window_us: int, per_user: boo
 def run_duckdb(args, files, steps) -> dict:
     import duckdb
 
+    import shutil
+    import tempfile
+
     con = duckdb.connect(":memory:")
     con.execute(f"SET threads = {args.threads}")
+    # Where an in-memory database spills (default: .tmp in the working directory).
+    spill = tempfile.mkdtemp(prefix="duckdb-funnel-")
+    con.execute(f"SET temp_directory = {quote(spill)}")
     con.execute("SET preserve_insertion_order = false")
     stmts = duckdb_sql(files, steps, args.window_us, bool(args.per_user))
     for s in stmts[:-1]:
         con.execute(s)
     rows = con.execute(stmts[-1]).fetchall()
+    con.close()
+    shutil.rmtree(spill, ignore_errors=True)
     if args.per_user:
         with open(args.per_user, "w") as f:
             f.write("user_id,level\n")

@@ -1002,11 +1002,12 @@ def sf_funnel_argv(ctx: Ctx, lake: Path, steps: list[str], window: str, mode: st
 
 def sf_funnel_levels(run: Run, steps: int) -> list[int]:
     """Users at level 0..steps from `smartfunnel funnel --json`: `entered`
-    of step k is the number of users who reached at least step k."""
+    of step k is the number of users who reached at least step k; `users`
+    (or `units`, counting users) is every user with an event."""
     out = parse_json_output(run.stdout, "smartfunnel funnel --json", run.command)
     try:
         entered = [int(s["entered"]) for s in out["steps"]]
-        users = int(out["users"])
+        users = int(out["users"] if "users" in out else out["units"])  # units: users here
     except (KeyError, TypeError, ValueError) as e:
         raise BenchError(f"smartfunnel funnel --json: expected {{\"steps\": [{{\"entered\": N}}], "
                          f"\"users\": N}} ({e!r})", run.command, output_tail=tail(run.stdout))

@@ -10,6 +10,7 @@
 //! and returns plain serialisable values; nothing here prints or touches files.
 
 mod error;
+pub mod funnels;
 pub mod udaf;
 
 pub use error::{AnalyticsError, Result};

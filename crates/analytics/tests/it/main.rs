@@ -1,1 +1,2 @@
+mod funnels;
 mod udaf;

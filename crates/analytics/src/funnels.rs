@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
 use chrono::{DateTime, Utc};
 use datafusion::prelude::SessionContext;
@@ -402,8 +402,8 @@ pub async fn run(
 ) -> Result<(FunnelResult, Vec<UnitLevel>)> {
     query.validate()?;
     let sql = query.sql();
-    let batches = context.sql(&sql).await?.collect().await?;
-    let rows = Rows::from_batches(query, &batches)?;
+    let stream = context.sql(&sql).await?.execute_stream().await?;
+    let rows = Rows::read(query, stream).await?;
     let outcomes = evaluate(query, &rows);
     let result = summarise(query, &rows, &outcomes, sql);
     let units = if per_unit {
@@ -438,50 +438,78 @@ struct Rows {
 /// Gives each distinct string a dense id.
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<String, u32>,
+    ids: datafusion::common::HashMap<String, u32>,
     names: Vec<String>,
 }
 
 impl Interner {
     fn id(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.ids.get(name) {
-            return *id;
+        let next = self.names.len() as u32;
+        match self.ids.entry_ref(name) {
+            datafusion::common::hash_map::EntryRef::Occupied(entry) => *entry.get(),
+            datafusion::common::hash_map::EntryRef::Vacant(entry) => {
+                entry.insert(next);
+                self.names.push(name.to_owned());
+                next
+            }
         }
-        let id = self.names.len() as u32;
-        self.ids.insert(name.to_owned(), id);
-        self.names.push(name.to_owned());
-        id
+    }
+}
+
+/// A string column as read (DataFusion reads Parquet strings as views), without copying
+/// it into another layout.
+enum Text {
+    Plain(arrow::array::StringArray),
+    View(arrow::array::StringViewArray),
+}
+
+impl Text {
+    fn of(array: &Arc<dyn Array>) -> Result<Self> {
+        Ok(match array.data_type() {
+            DataType::Utf8View => Text::View(array.as_string_view().clone()),
+            DataType::Utf8 => Text::Plain(array.as_string::<i32>().clone()),
+            _ => Text::Plain(
+                arrow::compute::cast(array, &DataType::Utf8)?.as_string::<i32>().clone(),
+            ),
+        })
+    }
+
+    fn get(&self, row: usize) -> Option<&str> {
+        match self {
+            Text::Plain(array) => (!array.is_null(row)).then(|| array.value(row)),
+            Text::View(array) => (!array.is_null(row)).then(|| array.value(row)),
+        }
     }
 }
 
 impl Rows {
-    fn from_batches(query: &FunnelQuery, batches: &[RecordBatch]) -> Result<Self> {
-        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    /// Reads the query's batches one at a time, so that only the compact columns stay.
+    async fn read(
+        query: &FunnelQuery,
+        mut stream: datafusion::physical_plan::SendableRecordBatchStream,
+    ) -> Result<Self> {
+        use futures::StreamExt as _;
         let mut users = Interner::default();
         let mut sessions = Interner::default();
         let mut breakdowns = Interner::default();
         let mut rows = Rows {
-            user: Vec::with_capacity(total),
-            session: Vec::with_capacity(total),
-            ts: Vec::with_capacity(total),
-            steps: Vec::with_capacity(total),
-            exclusions: Vec::with_capacity(total),
-            hold: Vec::with_capacity(total),
-            breakdown: Vec::with_capacity(total),
+            user: Vec::new(),
+            session: Vec::new(),
+            ts: Vec::new(),
+            steps: Vec::new(),
+            exclusions: Vec::new(),
+            hold: Vec::new(),
+            breakdown: Vec::new(),
             user_names: Vec::new(),
             session_names: Vec::new(),
             breakdown_names: Vec::new(),
         };
         let steps = query.steps.len();
         let exclusions = query.exclusions.len();
-        for batch in batches {
-            let text = |index: usize| -> Result<Arc<dyn Array>> {
-                Ok(arrow::compute::cast(batch.column(index), &DataType::Utf8)?)
-            };
-            let user = text(0)?;
-            let user = user.as_string::<i32>();
-            let session = text(1)?;
-            let session = session.as_string::<i32>();
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let user = Text::of(batch.column(0))?;
+            let session = Text::of(batch.column(1))?;
             let ts = batch.column(2).as_primitive::<Int64Type>();
             let flags = |offset: usize, count: usize| -> Vec<u32> {
                 let mut masks = vec![0u32; batch.num_rows()];
@@ -498,36 +526,39 @@ impl Rows {
             let step_masks = flags(3, steps);
             let exclusion_masks = flags(3 + steps, exclusions);
             let hold_offset = 3 + steps + exclusions;
-            let hold_columns: Vec<Arc<dyn Array>> = (0..query.hold.len())
-                .map(|index| text(hold_offset + index))
+            let hold_columns: Vec<Text> = (0..query.hold.len())
+                .map(|index| Text::of(batch.column(hold_offset + index)))
                 .collect::<Result<_>>()?;
             let breakdown_column = query
                 .breakdown
                 .as_ref()
-                .map(|_| text(hold_offset + query.hold.len()))
+                .map(|_| Text::of(batch.column(hold_offset + query.hold.len())))
                 .transpose()?;
             for row in 0..batch.num_rows() {
-                if ts.is_null(row) || user.is_null(row) {
+                let Some(user_id) = user.get(row) else { continue };
+                if ts.is_null(row) {
                     continue;
                 }
-                rows.user.push(users.id(user.value(row)));
-                rows.session.push(sessions.id(if session.is_null(row) {
-                    ""
-                } else {
-                    session.value(row)
-                }));
+                rows.user.push(users.id(user_id));
                 rows.ts.push(ts.value(row));
                 rows.steps.push(step_masks[row]);
-                rows.exclusions.push(exclusion_masks[row]);
-                rows.hold.push(hold_key(&hold_columns, row));
-                rows.breakdown.push(match &breakdown_column {
-                    Some(column) if !column.is_null(row) => {
-                        breakdowns.id(column.as_string::<i32>().value(row))
-                    }
-                    Some(_) => breakdowns.id("(none)"),
-                    None => 0,
-                });
+                // The optional columns are only filled when the query uses them.
+                if query.count_by == CountBy::Sessions {
+                    rows.session.push(sessions.id(session.get(row).unwrap_or("")));
+                }
+                if exclusions > 0 {
+                    rows.exclusions.push(exclusion_masks[row]);
+                }
+                if !hold_columns.is_empty() {
+                    rows.hold.push(hold_key(&hold_columns, row));
+                }
+                if let Some(column) = &breakdown_column {
+                    rows.breakdown.push(breakdowns.id(column.get(row).unwrap_or("(none)")));
+                }
             }
+        }
+        if sessions.names.is_empty() {
+            sessions.id("");
         }
         rows.user_names = users.names;
         rows.session_names = sessions.names;
@@ -541,18 +572,19 @@ impl Rows {
 }
 
 /// A hash of the held columns' values (NULL is a value of its own).
-fn hold_key(columns: &[Arc<dyn Array>], row: usize) -> u64 {
+fn hold_key(columns: &[Text], row: usize) -> u64 {
     use std::hash::{Hash, Hasher};
     if columns.is_empty() {
         return 0;
     }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for column in columns {
-        if column.is_null(row) {
-            hasher.write_u8(0);
-        } else {
-            hasher.write_u8(1);
-            column.as_string::<i32>().value(row).hash(&mut hasher);
+        match column.get(row) {
+            None => hasher.write_u8(0),
+            Some(value) => {
+                hasher.write_u8(1);
+                value.hash(&mut hasher);
+            }
         }
     }
     hasher.finish()
@@ -599,31 +631,36 @@ impl Chain {
 }
 
 /// Splits the rows into units (user, or user and session) with their rows in time
-/// order, and evaluates each.
+/// order, and evaluates the units in parallel.
 fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
-    // Counting sort by unit, then a sort by time inside each unit: linear in the rows
-    // apart from the small per-unit sorts.
-    let unit_of = |row: usize| -> u64 {
-        match query.count_by {
-            CountBy::Sessions => (u64::from(rows.user[row]) << 32) | u64::from(rows.session[row]),
-            CountBy::Users | CountBy::Totals => u64::from(rows.user[row]),
+    use rayon::prelude::*;
+    // Dense unit ids: users are interned already; sessions need a (user, session) map.
+    let (row_unit, unit_keys): (std::borrow::Cow<'_, [u32]>, Vec<(u32, u32)>) = match query.count_by
+    {
+        CountBy::Users | CountBy::Totals => (
+            std::borrow::Cow::Borrowed(&rows.user),
+            (0..rows.user_names.len() as u32).map(|user| (user, 0)).collect(),
+        ),
+        CountBy::Sessions => {
+            let mut ids: datafusion::common::HashMap<(u32, u32), u32> = Default::default();
+            let mut keys = Vec::new();
+            let units = (0..rows.len())
+                .map(|row| {
+                    let key = (rows.user[row], rows.session[row]);
+                    *ids.entry(key).or_insert_with(|| {
+                        keys.push(key);
+                        keys.len() as u32 - 1
+                    })
+                })
+                .collect();
+            (std::borrow::Cow::Owned(units), keys)
         }
     };
-    let mut unit_ids: HashMap<u64, u32> = HashMap::new();
-    let mut unit_keys = Vec::new();
-    let mut row_unit = Vec::with_capacity(rows.len());
-    for row in 0..rows.len() {
-        let key = unit_of(row);
-        let next = unit_ids.len() as u32;
-        let id = *unit_ids.entry(key).or_insert_with(|| {
-            unit_keys.push(row as u32);
-            next
-        });
-        row_unit.push(id);
-    }
+    // Counting sort by unit: linear, and each unit's rows stay in read order, so the
+    // stable sort by time below keeps equal timestamps in read order.
     let units = unit_keys.len();
     let mut starts = vec![0usize; units + 1];
-    for unit in &row_unit {
+    for unit in row_unit.iter() {
         starts[*unit as usize + 1] += 1;
     }
     for unit in 0..units {
@@ -635,49 +672,54 @@ fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
         order[fill[*unit as usize]] = row as u32;
         fill[*unit as usize] += 1;
     }
-    let mut outcomes = Vec::with_capacity(units);
+    let mut slices: Vec<&mut [u32]> = Vec::with_capacity(units);
+    let mut rest = order.as_mut_slice();
     for unit in 0..units {
-        let unit_rows = &mut order[starts[unit]..starts[unit + 1]];
-        // Stable by time: rows with equal timestamps keep the order they were read in.
-        unit_rows.sort_by_key(|row| rows.ts[*row as usize]);
-        let first = unit_keys[unit] as usize;
-        let (user, session) = (rows.user[first], rows.session[first]);
-        match query.count_by {
-            CountBy::Totals => {
-                let mut cursor = 0;
-                let mut entered = false;
-                while let Some(offset) =
-                    unit_rows[cursor..].iter().position(|row| rows.steps[*row as usize] & 1 != 0)
-                {
-                    entered = true;
-                    let journey = &unit_rows[cursor + offset..];
-                    let outcome = evaluate_unit(query, rows, journey, user, session, true);
-                    let end =
-                        outcome.chain.map_or(rows.ts[journey[0] as usize], |chain| chain.last);
-                    let level = outcome.level;
-                    outcomes.push(outcome);
-                    // The next journey starts with a step 1 after this one ended.
-                    let skip = journey.iter().position(|row| rows.ts[*row as usize] > end);
-                    match skip {
-                        Some(skip) if level > 0 => cursor += offset + skip,
-                        _ if level == 0 => cursor += offset + 1,
-                        _ => break,
-                    }
-                }
-                if !entered && query.keep_all_units {
-                    outcomes.push(Outcome {
-                        user,
-                        session,
-                        level: 0,
-                        excluded: false,
-                        chain: None,
-                    });
-                }
-            }
-            CountBy::Users | CountBy::Sessions => {
-                outcomes.push(evaluate_unit(query, rows, unit_rows, user, session, false));
-            }
+        let (head, tail) = rest.split_at_mut(starts[unit + 1] - starts[unit]);
+        slices.push(head);
+        rest = tail;
+    }
+    slices
+        .into_par_iter()
+        .zip(unit_keys.into_par_iter())
+        .flat_map_iter(|(unit_rows, (user, session))| {
+            unit_rows.sort_by_key(|row| rows.ts[*row as usize]);
+            evaluate_counting_unit(query, rows, unit_rows, user, session)
+        })
+        .collect()
+}
+
+/// The outcomes of one unit: one, or one per journey when counting totals.
+fn evaluate_counting_unit(
+    query: &FunnelQuery,
+    rows: &Rows,
+    unit_rows: &[u32],
+    user: u32,
+    session: u32,
+) -> Vec<Outcome> {
+    if query.count_by != CountBy::Totals {
+        if unit_rows.is_empty() {
+            return Vec::new();
         }
+        return vec![evaluate_unit(query, rows, unit_rows, user, session, false)];
+    }
+    let mut outcomes = Vec::new();
+    let mut cursor = 0;
+    while let Some(offset) =
+        unit_rows[cursor..].iter().position(|row| rows.steps[*row as usize] & 1 != 0)
+    {
+        let journey = &unit_rows[cursor + offset..];
+        let outcome = evaluate_unit(query, rows, journey, user, session, true);
+        let end = outcome.chain.map_or(rows.ts[journey[0] as usize], |chain| chain.last);
+        outcomes.push(outcome);
+        // The next journey starts with a step 1 after this one ended.
+        match journey.iter().position(|row| rows.ts[*row as usize] > end) {
+            Some(skip) => cursor += offset + skip,
+            None => break,
+        }
+    }
+    if outcomes.is_empty() && query.keep_all_units && !unit_rows.is_empty() {
+        outcomes.push(Outcome { user, session, level: 0, excluded: false, chain: None });
     }
     outcomes
 }

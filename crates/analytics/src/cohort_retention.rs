@@ -21,14 +21,13 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::Array as _;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::calendar::{EventSelector, Period, bot_condition_sql};
-use crate::columns::{collect, integers, timestamps, utc_date};
+use crate::columns::{collect, integers, single_timestamp, timestamps, utc_date};
 
 /// What to compute: who forms a cohort, what counts as coming back, and how far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,13 +129,7 @@ pub async fn cohort_retention(
     let last =
         collect(context, &format!("SELECT max({truncate}) FROM events WHERE {bots}")).await?;
 
-    let mut last_period = None;
-    for batch in &last {
-        let column = timestamps(batch, 0)?;
-        if column.len() > 0 && column.is_valid(0) {
-            last_period = Some(utc_date(column.value(0))?);
-        }
-    }
+    let last_period = single_timestamp(&last)?.map(utc_date).transpose()?;
     let mut size_by_start = BTreeMap::new();
     for batch in &sizes {
         let (starts, counts) = (timestamps(batch, 0)?, integers(batch, 1)?);

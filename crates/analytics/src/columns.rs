@@ -49,6 +49,16 @@ pub(crate) fn timestamps(batch: &RecordBatch, index: usize) -> Result<TimestampM
     cast_column(batch, index, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
 }
 
+/// The value of a one-row, one-column timestamp query such as `max(event_time)`;
+/// `None` when it is null (an aggregate over no rows) or there is no row.
+pub(crate) fn single_timestamp(batches: &[RecordBatch]) -> Result<Option<i64>> {
+    let Some(batch) = batches.iter().find(|batch| batch.num_rows() > 0) else {
+        return Ok(None);
+    };
+    let column = timestamps(batch, 0)?;
+    Ok(column.is_valid(0).then(|| column.value(0)))
+}
+
 /// A lake timestamp (µs since the epoch, UTC) as a time.
 pub(crate) fn utc_time(micros: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_micros(micros)

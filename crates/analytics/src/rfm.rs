@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::calendar::bot_condition_sql;
-use crate::columns::{collect, floats, integers, strings, timestamps, utc_time};
+use crate::columns::{collect, floats, integers, single_timestamp, strings, timestamps, utc_time};
 
 /// What to compute.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -221,13 +221,7 @@ pub async fn rfm(context: &SessionContext, spec: &RfmSpec) -> Result<RfmAnalysis
 async fn last_event_time(context: &SessionContext, bots: &str) -> Result<Option<DateTime<Utc>>> {
     let batches =
         collect(context, &format!("SELECT max(event_time) FROM events WHERE {bots}")).await?;
-    for batch in &batches {
-        let column = timestamps(batch, 0)?;
-        if column.len() > 0 && column.is_valid(0) {
-            return Ok(Some(utc_time(column.value(0))?));
-        }
-    }
-    Ok(None)
+    single_timestamp(&batches)?.map(utc_time).transpose()
 }
 
 struct Measures {

@@ -58,8 +58,14 @@ impl Report {
 
     /// Appends a section and returns it for filling in.
     pub fn section(&mut self, title: impl Into<String>) -> &mut Section {
+        self.push_section(Section::new(title))
+    }
+
+    /// Appends a section built on its own with [`Section::new`], e.g. by code
+    /// that computes sections without holding the report.
+    pub fn push_section(&mut self, section: Section) -> &mut Section {
         let index = self.sections.len();
-        self.sections.push(Section { title: title.into(), blocks: Vec::new() });
+        self.sections.push(section);
         &mut self.sections[index]
     }
 
@@ -125,6 +131,11 @@ fn section_ids(sections: &[Section]) -> Vec<String> {
 }
 
 impl Section {
+    /// A section not yet in a report; add it with [`Report::push_section`].
+    pub fn new(title: impl Into<String>) -> Section {
+        Section { title: title.into(), blocks: Vec::new() }
+    }
+
     pub fn title(&self) -> &str {
         &self.title
     }

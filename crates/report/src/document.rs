@@ -9,6 +9,7 @@ use crate::chart::bar::{self, BarChart};
 use crate::chart::funnel::{self, FunnelChart};
 use crate::chart::heatmap::{self, Heatmap};
 use crate::chart::line::{self, LineChart};
+use crate::chart::sankey::{self, Sankey};
 use crate::chart::scatter::{self, Scatter};
 use crate::escape::{escape, slug};
 use crate::kpi::{self, Kpi};
@@ -42,6 +43,7 @@ enum Block {
     Funnel(FunnelChart),
     Heatmap(Heatmap),
     Scatter(Scatter),
+    Sankey(Sankey),
     TrustedHtml(String),
 }
 
@@ -174,6 +176,10 @@ impl Section {
         self.push(Block::Scatter(chart))
     }
 
+    pub fn sankey(&mut self, chart: Sankey) -> &mut Self {
+        self.push(Block::Sankey(chart))
+    }
+
     /// Inserts markup as is. The caller vouches for it: nothing is escaped.
     pub fn html(&mut self, trusted_html: impl Into<String>) -> &mut Self {
         self.push(Block::TrustedHtml(trusted_html.into()))
@@ -202,6 +208,7 @@ impl Section {
                 Block::Funnel(chart) => out.push_str(&funnel::render(chart)),
                 Block::Heatmap(chart) => out.push_str(&heatmap::render(chart)),
                 Block::Scatter(chart) => out.push_str(&scatter::render(chart)),
+                Block::Sankey(chart) => out.push_str(&sankey::render(chart)),
                 Block::TrustedHtml(html) => {
                     out.push_str(html);
                     out.push('\n');

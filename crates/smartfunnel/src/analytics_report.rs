@@ -7,8 +7,8 @@ use analytics::{
 };
 use datafusion::prelude::SessionContext;
 use report::{
-    BarChart, Heatmap, Section, Series, Table, ValueFormat, format_count, format_decimal,
-    format_percent,
+    BarChart, Heatmap, Sankey, SankeyLink, SankeyNode, Section, Series, Table, ValueFormat,
+    format_count, format_decimal, format_percent,
 };
 
 /// Retention, paths, lifecycle and RFM sections for the events in `context`
@@ -83,24 +83,22 @@ fn top_paths_table(paths: &Paths, caption: &str) -> Table {
     table
 }
 
-fn links_table(paths: &Paths, caption: &str) -> Table {
-    let node = |index: usize| {
-        let node = &paths.nodes[index];
-        format!("{}. {}", node.depth, node.event)
-    };
-    let mut table = Table::new(["from (step)", "to (step)", "sessions", "share of the step"])
-        .with_numeric_columns([2, 3])
-        .with_caption(caption);
-    for link in &paths.links {
-        let from = paths.nodes[link.source].sessions.max(1) as f64;
-        table = table.row([
-            node(link.source),
-            node(link.target),
-            format_count(link.sessions as f64),
-            format_percent(link.sessions as f64 / from),
-        ]);
-    }
-    table
+fn paths_sankey(paths: &Paths, title: &str) -> Sankey {
+    let nodes = paths
+        .nodes
+        .iter()
+        .map(|node| SankeyNode { column: node.depth as usize, label: node.event.clone() })
+        .collect();
+    let links = paths
+        .links
+        .iter()
+        .map(|link| SankeyLink {
+            source: link.source,
+            target: link.target,
+            value: link.sessions as f64,
+        })
+        .collect();
+    Sankey::new(title, nodes, links)
 }
 
 async fn paths_section(context: &SessionContext) -> anyhow::Result<Section> {
@@ -131,8 +129,8 @@ async fn paths_section(context: &SessionContext) -> anyhow::Result<Section> {
             format_count(after_view.sessions as f64),
             format_count(before_purchase.sessions as f64)
         ))
+        .sankey(paths_sankey(&after_view, "Sessions after their first view, step by step"))
         .table(top_paths_table(&after_view, "Most common paths after the first view"))
-        .table(links_table(&after_view, "Flows between steps after the first view (Sankey links)"))
         .table(top_paths_table(&before_purchase, "Most common paths before the last purchase, nearest first"));
     Ok(section)
 }

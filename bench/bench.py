@@ -47,7 +47,7 @@ FULL_EVENTS = 10_000_000
 QUICK_EVENTS = 200_000
 DEFAULT_RUNS = 3
 EVENT_TOLERANCE = 0.10  # generated row count must be within ±10% of --events
-PEERS = ("duckdb", "deltalake", "pyarrow")
+PEERS = ("duckdb", "deltalake", "pyarrow", "chdb", "chdb-core", "polars")
 
 # Columns of the canonical event model (crates/events); the generator writes
 # them as the CSV header and the lake is expected to have them.
@@ -858,6 +858,509 @@ def bench_delta_compat(ctx: Ctx) -> Outcome:
            "passed": passed}
     shutil.rmtree(lake, ignore_errors=True)
     return Outcome("\n\n".join(body), raw, passed=passed)
+
+
+# --------------------------------------------------------------------------
+# Funnels: shared helpers
+# --------------------------------------------------------------------------
+
+FUNNEL_PEERS_SCRIPT = BENCH_DIR / "funnel_peers.py"
+FUNNEL_STEPS_4 = ["view", "add_to_cart", "checkout", "purchase"]
+FUNNEL_STEPS_3 = ["view", "add_to_cart", "purchase"]  # the samples have no checkout
+FUNNEL_STEPS_REPEATED = ["view", "view", "add_to_cart", "purchase"]
+FUNNEL_WINDOW = ("7d", 7 * 86_400 * 10**6)
+FUNNEL_SHORT_WINDOW = ("1h", 3_600 * 10**6)
+# windowFunnel mode sets checked for equality ("" is the default mode).
+FUNNEL_MODES = ["", "strict_deduplication", "strict_order", "strict_increase",
+                "strict_once", "strict_order,allow_reentry"]
+EQUALITY_USERS = 40_000  # × 30 days ≈ 1.26M generated events
+FUNNEL_PEER_NAMES = {"chdb": "chDB windowFunnel", "duckdb": "DuckDB (as-of joins)",
+                     "polars": "Polars (lazy, as-of joins)"}
+SAMPLES = {
+    "rees46": ROOT / "tests" / "data" / "rees46_multicat_sample" / "2019-Oct-sample.csv",
+    "taobao": ROOT / "tests" / "data" / "taobao_userbehavior_sample" / "UserBehavior.csv",
+}
+
+
+def lake_snapshot_files(lake: Path) -> list[str]:
+    """Absolute paths of the data files in the current snapshot of
+    <lake>/events, as the `deltalake` package lists them (removed files are
+    not in it)."""
+    from deltalake import DeltaTable
+    try:
+        uris = DeltaTable(str(lake / "events")).file_uris()
+    except Exception as e:
+        raise BenchError(f"deltalake cannot open {lake / 'events'}: {type(e).__name__}: {e}")
+    files = [u[len("file://"):] if u.startswith("file://") else u for u in uris]
+    missing = [f for f in files if not Path(f).is_file()]
+    if not files or missing:
+        raise BenchError(f"{lake / 'events'}: snapshot has {len(files)} files, "
+                         f"{len(missing)} missing on disk (first: {missing[:1]})")
+    return sorted(files)
+
+
+def write_file_list(ctx: Ctx, lake: Path, name: str) -> tuple[Path, list[str]]:
+    files = lake_snapshot_files(lake)
+    out = ctx.work / f"files-{name}.txt"
+    atomic_write(out, "\n".join(files) + "\n")
+    return out, files
+
+
+def lake_fingerprint(lake: Path) -> dict:
+    files = lake_snapshot_files(lake)
+    return {"files": len(files), "bytes": sum(Path(f).stat().st_size for f in files)}
+
+
+def generated_lake(ctx: Ctx, *, users: int | None = None, target: int | None = None
+                   ) -> tuple[Path, dict]:
+    """A lake written by `smartfunnel generate --lake`, cached under
+    bench/work/lakes keyed by user count (or target event count) and seed.
+    With `target`, the user count is calibrated like events_csv() does."""
+    key = f"gen-u{users}" if users is not None else f"gen-e{target}"
+    lake = ctx.work / "lakes" / f"{key}-d{DAYS}-s{SEED}"
+    sidecar = lake.with_suffix(".json")
+    if not ctx.args.regenerate and sidecar.is_file() and (lake / "events").is_dir():
+        try:
+            meta = json.loads(sidecar.read_text())
+            ok = (meta.get("generator") == generator_identity(ctx)
+                  and meta.get("fingerprint") == lake_fingerprint(lake))
+        except (json.JSONDecodeError, BenchError):
+            ok = False
+        if ok:
+            log(f"  reusing lake {ctx.display([lake])}: {meta['rows']:,} events "
+                f"({meta['users']:,} users)")
+            return lake, meta
+
+    def gen(u: int) -> int:
+        fresh_dir(lake)
+        sidecar.unlink(missing_ok=True)
+        log(f"  generating {u:,} users × {DAYS} days → lake {ctx.display([lake])}")
+        run = ctx.execute([ctx.bin, "generate", "--users", u, "--days", DAYS, "--seed", SEED,
+                           "--lake", lake, "--quiet", "--json"], what="smartfunnel generate --lake")
+        summary = parse_import_summary(run)
+        return summary["imported"]
+
+    attempts = []
+    if users is not None:
+        rows = gen(users)
+        attempts.append({"users": users, "rows": rows})
+    else:
+        rate = events_per_user(ctx)
+        for _ in range(4):
+            users = max(1, round(target / rate))
+            rows = gen(users)
+            attempts.append({"users": users, "rows": rows})
+            if rows and abs(rows - target) <= EVENT_TOLERANCE * target:
+                break
+            if rows == 0:
+                raise BenchError(f"smartfunnel generate wrote no rows for {users} users")
+            rate = rows / users
+        else:
+            log(f"  warning: could not reach {target:,} events ±{EVENT_TOLERANCE:.0%}; "
+                f"using {rows:,}")
+    meta = {"users": users, "days": DAYS, "seed": SEED, "rows": rows, "target_events": target,
+            "generator": generator_identity(ctx), "fingerprint": lake_fingerprint(lake),
+            "generated_at": now_iso(), "attempts": attempts, "command": ctx.commands[-1]}
+    atomic_write(sidecar, json.dumps(meta, indent=2) + "\n")
+    return lake, meta
+
+
+def sample_lake(ctx: Ctx, name: str) -> tuple[Path, dict]:
+    """A fresh lake with one of the real samples in tests/data imported."""
+    src = SAMPLES[name]
+    lake = fresh_dir(ctx.work / "lakes" / f"sample-{name}")
+    run = ctx.execute(sf_import_argv(ctx, lake, src), what=f"smartfunnel import ({name})")
+    summary = parse_import_summary(run)
+    return lake, {"source": str(src), "rows": summary["imported"],
+                  "by_event_type": summary.get("by_event_type"), "command": run.command}
+
+
+def sf_funnel_available(ctx: Ctx) -> str | None:
+    """None when the binary has a `funnel` command, else why not."""
+    try:
+        r = subprocess.run([str(ctx.bin), "funnel", "--help"], capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"cannot run {ctx.bin}: {e}"
+    if r.returncode != 0 or "--per-user" not in r.stdout + r.stderr:
+        return (f"smartfunnel funnel command not available in {ctx.bin} "
+                f"({ctx.machine['smartfunnel_version']}): `smartfunnel funnel --help` exited "
+                f"{r.returncode}" + (f" ({r.stderr.strip().splitlines()[0]})" if r.stderr.strip() else "")
+                + "; build a binary that has it (bench/run builds from this checkout)")
+    return None
+
+
+def sf_funnel_argv(ctx: Ctx, lake: Path, steps: list[str], window: str, mode: str = "",
+                   per_user: Path | None = None) -> list:
+    argv = [ctx.bin, "funnel", "--lake", lake, "--steps", ",".join(steps), "--window", window]
+    if mode:
+        argv += ["--mode", mode]
+    if per_user is not None:
+        argv += ["--per-user", per_user]
+    return argv + ["--json", "--quiet"]
+
+
+def sf_funnel_levels(run: Run, steps: int) -> list[int]:
+    """Users at level 0..steps from `smartfunnel funnel --json`: `entered`
+    of step k is the number of users who reached at least step k; `users`
+    (or `units`, counting users) is every user with an event."""
+    out = parse_json_output(run.stdout, "smartfunnel funnel --json", run.command)
+    try:
+        entered = [int(s["entered"]) for s in out["steps"]]
+        users = int(out["users"] if "users" in out else out["units"])  # units: users here
+    except (KeyError, TypeError, ValueError) as e:
+        raise BenchError(f"smartfunnel funnel --json: expected {{\"steps\": [{{\"entered\": N}}], "
+                         f"\"users\": N}} ({e!r})", run.command, output_tail=tail(run.stdout))
+    if len(entered) != steps or any(a < b for a, b in zip([users] + entered, entered)):
+        raise BenchError(f"smartfunnel funnel --json: want {steps} steps with non-increasing "
+                         f"`entered` (≤ users), got users={users}, entered={entered}",
+                         run.command, output_tail=tail(run.stdout))
+    chain = [users] + entered + [0]
+    return [chain[k] - chain[k + 1] for k in range(steps + 1)]
+
+
+def peer_argv(ctx: Ctx, system: str, files_list: Path, steps: list[str], window_us: int,
+              mode: str = "", per_user: Path | None = None) -> list:
+    argv = [ctx.python, FUNNEL_PEERS_SCRIPT, system, "--files", files_list,
+            "--steps", ",".join(steps), "--window-us", window_us, "--threads", ctx.cores]
+    if mode:
+        argv += ["--mode", mode]
+    if per_user is not None:
+        argv += ["--per-user", per_user]
+    return argv
+
+
+def peer_levels(run: Run, steps: int) -> list[int]:
+    out = parse_json_output(run.stdout, f"{run.command[2]} peer", run.command)
+    levels = out.get("levels") if isinstance(out, dict) else None
+    if not (isinstance(levels, list) and len(levels) == steps + 1):
+        raise BenchError("funnel peer: expected {\"levels\": [...]} with one count per level",
+                         run.command, output_tail=tail(run.stdout))
+    return [int(x) for x in levels]
+
+
+def read_levels(path: Path, who: str) -> dict[str, int]:
+    """user_id → level from a `user_id,level` CSV (header required)."""
+    levels: dict[str, int] = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None or [h.strip() for h in header[:2]] != ["user_id", "level"]:
+                raise BenchError(f"{who}: {path} does not start with the header user_id,level "
+                                 f"(got {header})")
+            for row in reader:
+                if not row:
+                    continue
+                if row[0] in levels:
+                    raise BenchError(f"{who}: user {row[0]!r} appears twice in {path}")
+                levels[row[0]] = int(row[1])
+    except (OSError, ValueError, IndexError) as e:
+        raise BenchError(f"{who}: cannot read per-user levels from {path}: {e}")
+    return levels
+
+
+def compare_levels(a: dict[str, int], b: dict[str, int]) -> dict:
+    """Users whose levels differ (a user missing on one side counts as differing)."""
+    only_a = a.keys() - b.keys()
+    only_b = b.keys() - a.keys()
+    diff = [u for u in a.keys() & b.keys() if a[u] != b[u]]
+    examples = sorted(diff)[:5]
+    return {"differing": len(diff) + len(only_a) + len(only_b), "level_differs": len(diff),
+            "only_left": len(only_a), "only_right": len(only_b),
+            "examples": [{"user_id": u, "left": a[u], "right": b[u]} for u in examples]
+            + [{"user_id": u, "left": a[u], "right": None} for u in sorted(only_a)[:3]]
+            + [{"user_id": u, "left": None, "right": b[u]} for u in sorted(only_b)[:3]]}
+
+
+def level_histogram(levels: dict[str, int], steps: int) -> list[int]:
+    h = [0] * (steps + 1)
+    for lv in levels.values():
+        if 0 <= lv <= steps:
+            h[lv] += 1
+    return h
+
+
+def fmt_levels(levels: list[int]) -> str:
+    return " / ".join(f"{n:,}" for n in levels)
+
+
+# --------------------------------------------------------------------------
+# Check: funnel-equality
+# --------------------------------------------------------------------------
+
+
+@benchmark(
+    "funnel-equality", "windowFunnel levels equal ClickHouse's (chDB)",
+    "Not timed. Per-user funnel levels of `smartfunnel funnel --per-user` compared with "
+    "ClickHouse's `windowFunnel` run by chDB, for every mode, on a generated lake and the "
+    "REES46 and Taobao samples; DuckDB and Polars formulations are checked in default mode.",
+    timed=False,
+)
+def bench_funnel_equality(ctx: Ctx) -> Outcome:
+    unavailable = sf_funnel_available(ctx)
+    if unavailable:
+        log(f"  NOTE: {unavailable}; checking the peers against each other only, "
+            "and writing nothing to the doc")
+    out_dir = fresh_dir(ctx.work / "funnel-equality")
+    out_dir.mkdir()
+    gen_lake, gen_meta = generated_lake(ctx, users=EQUALITY_USERS)
+    datasets = [("generated", gen_lake, FUNNEL_STEPS_4, gen_meta["rows"],
+                 f"`smartfunnel generate --users {EQUALITY_USERS} --days {DAYS} --seed {SEED}`")]
+    for name in SAMPLES:
+        lake, meta = sample_lake(ctx, name)
+        datasets.append((name, lake, FUNNEL_STEPS_3, meta["rows"],
+                         f"`{ctx.display([SAMPLES[name]])}` imported with `smartfunnel import`"))
+
+    cases: list[dict] = []
+    for ds, lake, funnel_steps, rows, origin in datasets:
+        files_list, files = write_file_list(ctx, lake, f"equality-{ds}")
+        # The main funnel with both windows; one that starts at add_to_cart
+        # (every user views, so only this one has users at level 0); and one
+        # with a repeated step (a view row then meets two conditions: what
+        # strict_once is about).
+        variants = [(funnel_steps, w) for w in (FUNNEL_WINDOW, FUNNEL_SHORT_WINDOW)]
+        variants.append((funnel_steps[1:], FUNNEL_WINDOW))
+        variants.append((FUNNEL_STEPS_REPEATED, FUNNEL_WINDOW))
+        for vi, (steps, (wlabel, wus)) in enumerate(variants):
+            for mode in FUNNEL_MODES:
+                tag = f"{ds}-f{vi}-{wlabel}-{mode.replace(',', '+') or 'default'}"
+                case = {"dataset": ds, "events": rows, "steps": steps, "window": wlabel,
+                        "window_us": wus, "mode": mode or "(default)", "comparisons": {}}
+                ch_file = out_dir / f"{tag}-chdb.csv"
+                ctx.execute(peer_argv(ctx, "chdb", files_list, steps, wus, mode, ch_file),
+                            what="chDB windowFunnel")
+                ch = read_levels(ch_file, "chDB")
+                case["histogram"] = level_histogram(ch, len(steps))
+                case["users"] = len(ch)
+                others = [] if mode else ["duckdb", "polars"]
+                for peer in others:
+                    f = out_dir / f"{tag}-{peer}.csv"
+                    ctx.execute(peer_argv(ctx, peer, files_list, steps, wus, "", f),
+                                what=FUNNEL_PEER_NAMES[peer])
+                    case["comparisons"][peer] = compare_levels(read_levels(f, peer), ch)
+                if not unavailable:
+                    f = out_dir / f"{tag}-smartfunnel.csv"
+                    argv = sf_funnel_argv(ctx, lake, steps, wlabel, mode, f)
+                    run = ctx.execute(argv, what="smartfunnel funnel",
+                                      check=steps is not FUNNEL_STEPS_REPEATED)
+                    if run.rc != 0:  # repeated steps rejected: say so, do not fail
+                        case["smartfunnel_rejected"] = tail(run.stderr or run.stdout, 3)
+                        case["smartfunnel_command"] = run.command
+                        cases.append(case)
+                        log(f"  {ds:<9} {','.join(steps)}: smartfunnel rejects it: "
+                            f"{case['smartfunnel_rejected']}")
+                        continue
+                    sf = read_levels(f, "smartfunnel funnel --per-user")
+                    case["comparisons"]["smartfunnel"] = compare_levels(sf, ch)
+                    try:
+                        case["smartfunnel_json_levels"] = sf_funnel_levels(run, len(steps))
+                    except BenchError as e:
+                        case["smartfunnel_json_error"] = str(e)
+                    case["smartfunnel_command"] = run.command
+                cases.append(case)
+                log(f"  {ds:<9} {','.join(steps):<34} {wlabel:>3} {case['mode']:<26} levels {fmt_levels(case['histogram'])}"
+                    + "".join(f"  {p}: {c['differing']} differ" for p, c in case["comparisons"].items()))
+
+    peer_ok = all(c["differing"] == 0 for case in cases
+                  for p, c in case["comparisons"].items() if p != "smartfunnel")
+    raw = {"datasets": [{"name": d[0], "lake": str(d[1]), "steps": d[2], "events": d[3]}
+                        for d in datasets],
+           "generated_lake": gen_meta, "cases": cases}
+    if unavailable:
+        atomic_write(ctx.work / "results-funnel-equality.peers-only.json",
+                     json.dumps(raw, indent=2, default=str) + "\n")
+        log(f"  peers agree with chDB in default mode: {'yes' if peer_ok else 'NO'} "
+            f"(details in {ctx.display([ctx.work / 'results-funnel-equality.peers-only.json'])})")
+        raise BenchError(unavailable)
+
+    json_mismatch = [c for c in cases if c.get("smartfunnel_json_levels") not in (None, c["histogram"])
+                     or "smartfunnel_json_error" in c]
+    sf_ok = all(c["comparisons"]["smartfunnel"]["differing"] == 0 for c in cases
+                if "smartfunnel_rejected" not in c)
+    rejected = [c for c in cases if "smartfunnel_rejected" in c]
+    passed = sf_ok and peer_ok and not json_mismatch
+    body = [f"**Result: {'PASS' if passed else 'FAIL'}** — "
+            + ("every user's level equals ClickHouse's in every case"
+               if sf_ok else "**smartfunnel's levels differ from ClickHouse's; see below**")
+            + ("" if peer_ok else "; **a DuckDB/Polars formulation disagrees with chDB**")]
+    rows_md = ["| data | funnel | window | mode | users | users per level 0 / 1 / … (chDB) "
+               "| differing users: smartfunnel | DuckDB | Polars |",
+               "|---|---|---|---|---:|---|---:|---:|---:|"]
+    for c in cases:
+        cell = lambda p: ("rejected" if p == "smartfunnel" and "smartfunnel_rejected" in c else
+                          "—" if p not in c["comparisons"] else
+                          (str(c["comparisons"][p]["differing"]) if c["comparisons"][p]["differing"] == 0
+                           else f"**{c['comparisons'][p]['differing']:,}**"))
+        rows_md.append(f"| {c['dataset']} | {','.join(c['steps'])} | {c['window']} | {c['mode']} | "
+                       f"{c['users']:,} | {fmt_levels(c['histogram'])} | {cell('smartfunnel')} | "
+                       f"{cell('duckdb')} | {cell('polars')} |")
+    body.append("\n".join(rows_md))
+    bad = [(c, p) for c in cases for p, cmp in c["comparisons"].items() if cmp["differing"]]
+    if bad:
+        body.append("Differences (first examples; `left` is the checked system, `right` chDB):\n\n"
+                    + "\n".join(f"- {c['dataset']} {c['window']} {c['mode']} {p}: "
+                                f"{c['comparisons'][p]['differing']:,} users, e.g. "
+                                f"{json.dumps(c['comparisons'][p]['examples'][:3])}"
+                                for c, p in bad[:20]))
+    if rejected:
+        body.append("> [!NOTE]\n> `smartfunnel funnel` rejected the funnel with a repeated step "
+                    f"({','.join(FUNNEL_STEPS_REPEATED)}), so it is compared for the peers only: "
+                    + md_cell(rejected[0]["smartfunnel_rejected"]))
+    if json_mismatch:
+        body.append("`smartfunnel funnel --json` counts disagree with its own `--per-user` file in: "
+                    + ", ".join(f"{c['dataset']} {c['window']} {c['mode']}" for c in json_mismatch))
+    notes = [
+        "Data: " + "; ".join(f"**{d[0]}** — {d[3]:,} events, {d[4]}" for d in datasets) + ". "
+        f"Steps: {', '.join(FUNNEL_STEPS_4)} on the generated lake; {', '.join(FUNNEL_STEPS_3)} "
+        "on the samples (they have no checkout events; Taobao's pv/cart/buy are imported as "
+        "view/add_to_cart/purchase); the same without the view step (every user has a view, so "
+        "this is where users at level 0 are checked); and everywhere "
+        f"{', '.join(FUNNEL_STEPS_REPEATED)}, where "
+        "one view row meets two conditions (it counts for each, except under strict_once). "
+        "Step k means `event_type = '<step k>'`; bot events are included.",
+        f"chDB {ctx.machine['peers'].get('chdb', '?')} (ClickHouse engine from `chdb-core` "
+        f"{ctx.machine['peers'].get('chdb-core', '?')}) runs "
+        "`SELECT user_id, windowFunnel(W, 'mode', …)(toUInt64(toUnixTimestamp64Micro(event_time)), "
+        "event_type = 'view', …) AS level FROM file('<lake>/events/{<files>}', Parquet) GROUP BY user_id`, "
+        "W in microseconds, over exactly the files of the lake's current Delta snapshot (listed with "
+        "`deltalake`). ClickHouse rejects a signed timestamp, hence `toUInt64` (all events are after 1970).",
+        "smartfunnel: `smartfunnel funnel --lake <lake> --steps … --window 7d|1h [--mode …] "
+        "--per-user <csv> --json --quiet`; the `--json` counts are also checked against its own "
+        "per-user file.",
+        "A user counts as differing when the levels differ or the user is missing on one side. "
+        "DuckDB and Polars (the `funnel` benchmark's peers) implement the default mode only "
+        "(`bench/funnel_peers.py`).",
+    ]
+    body.append("Notes:\n\n" + "\n".join(f"- {x}" for x in notes))
+    raw["passed"] = passed
+    return Outcome("\n\n".join(body), raw, passed=passed)
+
+
+# --------------------------------------------------------------------------
+# Benchmark: funnel
+# --------------------------------------------------------------------------
+
+
+@benchmark(
+    "funnel", "4-step funnel vs chDB, DuckDB and Polars",
+    "Time and peak memory of a 4-step, 7-day funnel (view → add_to_cart → checkout → "
+    "purchase, default mode) over a generated lake: `smartfunnel funnel` against chDB's "
+    "`windowFunnel`, DuckDB and Polars reading the same Parquet files.",
+)
+def bench_funnel(ctx: Ctx) -> Outcome:
+    unavailable = sf_funnel_available(ctx)
+    if unavailable:
+        log(f"  NOTE: {unavailable}; timing the peers only, and writing nothing to the doc")
+    n = ctx.events
+    steps = FUNNEL_STEPS_4
+    wlabel, wus = FUNNEL_WINDOW
+    lake, meta = generated_lake(ctx, target=n)
+    rows = meta["rows"]
+    files_list, files = write_file_list(ctx, lake, f"funnel-{n}")
+    data_bytes = sum(Path(f).stat().st_size for f in files)
+    for f in files:
+        warm_page_cache(Path(f))
+
+    systems: list[tuple[str, Measurement, list]] = []
+    if not unavailable:
+        systems.append(("smartfunnel", Measurement("smartfunnel funnel", rows),
+                        sf_funnel_argv(ctx, lake, steps, wlabel)))
+    for peer in ("chdb", "duckdb", "polars"):
+        systems.append((peer, Measurement(FUNNEL_PEER_NAMES[peer], rows),
+                        peer_argv(ctx, peer, files_list, steps, wus)))
+    answers: dict[str, list[list[int]]] = {key: [] for key, _, _ in systems}
+    log(f"[funnel] {len(systems)} systems × {ctx.runs} runs, interleaved; {rows:,} events, "
+        f"{len(files)} Parquet files ({data_bytes / 2**20:,.1f} MiB)")
+    for i in range(ctx.runs):
+        order = systems[i % len(systems):] + systems[:i % len(systems)]  # rotate who goes first
+        for key, m, argv in order:
+            run = ctx.measure(m, argv)
+            answers[key].append(sf_funnel_levels(run, len(steps)) if key == "smartfunnel"
+                                else peer_levels(run, len(steps)))
+    starts = {}
+    for peer in ("chdb", "duckdb", "polars"):
+        starts[peer] = Measurement(f"{FUNNEL_PEER_NAMES[peer]}: start-up only", None)
+        for _ in range(ctx.runs):
+            ctx.measure(starts[peer], [ctx.python, FUNNEL_PEERS_SCRIPT, peer, "--noop"])
+
+    # ---- same answer everywhere ---------------------------------------------
+    reference = answers["chdb"][0]
+    disagree = {key: a for key, runs in answers.items() for a in runs if a != reference}
+    warnings = [f"{key}: users per level {fmt_levels(a)}, chDB {fmt_levels(reference)}"
+                for key, a in disagree.items()]
+    for w in warnings:
+        log(f"  ANSWERS DIFFER: {w}")
+    raw = {"events_target": n, "lake": meta, "files": len(files), "parquet_bytes": data_bytes,
+           "steps": steps, "window": wlabel, "levels": reference, "answers": answers,
+           "measurements": [m.to_json() for _, m, _ in systems]
+           + [m.to_json() for m in starts.values()], "warnings": warnings}
+    if unavailable:
+        atomic_write(ctx.work / "results-funnel.peers-only.json",
+                     json.dumps(raw, indent=2, default=str) + "\n")
+        raise BenchError(unavailable)
+
+    sf = systems[0][1]
+    peers = [m for key, m, _ in systems if key != "smartfunnel"]
+    fastest = min(peers, key=lambda m: m.median_s)
+    t_ratio = sf.median_s / fastest.median_s if fastest.median_s > 0 else float("inf")
+    m_ratio = (sf.peak_rss_kib / fastest.peak_rss_kib
+               if sf.peak_rss_kib and fastest.peak_rss_kib else None)
+    least_rss = min((m for m in peers if m.peak_rss_kib), key=lambda m: m.peak_rss_kib, default=None)
+    raw.update({"fastest_peer": fastest.system, "time_ratio_vs_fastest": t_ratio,
+                "rss_ratio_vs_fastest": m_ratio})
+    time_verdict = ("**met**" if t_ratio <= 0.5 else "**not met**") + \
+        f" — smartfunnel takes {t_ratio:.2f}× the time of the fastest peer ({fastest.system})"
+    mem_verdict = ("unknown (no RSS measurement)" if m_ratio is None else
+                   ("**met**" if m_ratio <= 1.0 else "**not met**")
+                   + f" — {fmt_mib(sf.peak_rss_kib)} MiB, {m_ratio:.2f}× {fastest.system}'s "
+                   f"{fmt_mib(fastest.peak_rss_kib)} MiB"
+                   + (f" (least of the peers: {least_rss.system}, {fmt_mib(least_rss.peak_rss_kib)} MiB)"
+                      if least_rss and least_rss is not fastest else ""))
+    body = []
+    if warnings:
+        body.append("> [!WARNING]\n> **THE SYSTEMS GIVE DIFFERENT ANSWERS — the timings below do not "
+                    "compare like with like.**\n" + "\n".join(f"> - {w}" for w in warnings))
+    body.append("**Goal:** at most half the time of the fastest peer, and no more memory.\n\n"
+                f"- time: {time_verdict}\n- memory: {mem_verdict}")
+
+    def versus(m: Measurement) -> str:
+        if m is sf:
+            return f"{t_ratio:.2f}× fastest peer's time" + (f", {m_ratio:.2f}× its RSS" if m_ratio else "")
+        return "fastest peer" if m is fastest else f"{m.median_s / fastest.median_s:.2f}× fastest peer"
+    body.append(timing_table(ctx, [(m, versus(m)) for _, m, _ in systems]))
+    notes = [
+        f"Answer (users at level 0 / 1 / 2 / 3 / 4): {fmt_levels(reference)} of {sum(reference):,} "
+        "users" + (" — the same from every system in every run." if not warnings
+                   else " (chDB); **see the warning above**."),
+        f"Input: lake `{ctx.display([lake])}` from `smartfunnel generate --users {meta['users']} "
+        f"--days {DAYS} --seed {SEED} --lake …` ({rows:,} events, {len(files)} Parquet files, "
+        f"{data_bytes / 2**20:,.1f} MiB), read once before timing so that every run finds it in "
+        "the page cache. All systems read the same files: the peers get the list of the Delta "
+        "snapshot's files (from `deltalake`).",
+        f"Funnel: steps {' → '.join(steps)}, window {wlabel} ({wus:,} µs), default mode; "
+        "bot events included; every user with any event counts (level 0 included).",
+        "chDB: `SELECT level, count() FROM (SELECT user_id, windowFunnel(W)(toUInt64("
+        "toUnixTimestamp64Micro(event_time)), event_type = 'view', …) AS level FROM "
+        f"file(…, Parquet) GROUP BY user_id) GROUP BY level` with `max_threads = {ctx.cores}`.",
+        "DuckDB and Polars compute the same levels with as-of joins: for each step-k event, the "
+        "latest start of a chain reaching it is the latest start carried by the user's last "
+        "step-(k−1) event at or before it; a user reaches step k if some step-k event is within "
+        f"the window of that start (`bench/funnel_peers.py` explains why this equals ClickHouse's "
+        f"algorithm). DuckDB: `SET threads = {ctx.cores}`, in-memory database; Polars: lazy "
+        f"`scan_parquet`, `POLARS_MAX_THREADS={ctx.cores}`. The `funnel-equality` check compares "
+        "their per-user levels with chDB's.",
+        f"Runs are interleaved, rotating which system goes first. Median of {ctx.runs} runs; peak "
+        "RSS is the highest of the runs. Each peer is a fresh Python process per run, so its time "
+        "and RSS include the interpreter and its import; start-up alone: "
+        + ", ".join(f"{FUNNEL_PEER_NAMES[p]} {m.median_s:.2f} s / {fmt_mib(m.peak_rss_kib)} MiB"
+                    for p, m in starts.items()) + ".",
+    ]
+    body.append("Notes:\n\n" + "\n".join(f"- {x}" for x in notes))
+    body.append("Commands (`smartfunnel` is the release binary, `python` the bench venv's; "
+                f"`{ctx.display([files_list])}` lists the Parquet files):\n\n"
+                + commands_block(ctx, [m for _, m, _ in systems]))
+    return Outcome("\n\n".join(body), raw, passed=not warnings)
 
 
 # --------------------------------------------------------------------------

@@ -18,7 +18,9 @@
 //! Events flagged `is_bot` are left out unless a spec's `include_bots` says otherwise.
 //! The exact definitions are in each module and in `docs/analytics.md`.
 
+pub mod correlation;
 mod error;
+pub mod funnels;
 pub mod udaf;
 
 pub mod calendar;

@@ -26,6 +26,12 @@ impl RetentionState {
         self.seen |= mask & low_bits(usize::from(self.conditions));
     }
 
+    /// Which conditions held on some row so far (bit `i` is `cond{i+1}`), the state to
+    /// hand to another partial aggregation.
+    pub fn mask(&self) -> u32 {
+        self.seen
+    }
+
     /// Adds another partial state of the same call.
     pub fn merge(&mut self, other: &RetentionState) {
         self.seen |= other.seen;

@@ -189,6 +189,18 @@ impl SequencePattern {
         self.has_time
     }
 
+    /// The same pattern with every time condition's value multiplied by `factor`
+    /// (saturating), for timestamps in a finer unit than the pattern's: a pattern
+    /// written in seconds over microsecond timestamps takes `factor = 1_000_000`.
+    pub fn with_time_scale(mut self, factor: u64) -> Self {
+        for action in &mut self.actions {
+            if let PatternElement::Time(_, value) = action {
+                *value = value.saturating_mul(factor);
+            }
+        }
+        self
+    }
+
     /// An empty per-group state for this pattern.
     pub fn state(&self) -> SequenceState {
         SequenceState {

@@ -135,6 +135,7 @@ impl Lake {
             .with_information_schema(true)
             .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
         let context = SessionContext::new_with_config(config);
+        analytics::udaf::register(&context);
         self.register(&context).await?;
         Ok(context)
     }

@@ -12,7 +12,7 @@ use report::{Kpi, Report, Table, format_count};
 use serde::Serialize;
 
 use crate::generate::GenerateArgs;
-use crate::{Output, shop_report};
+use crate::{Output, funnel_report, shop_report};
 
 /// Real samples shipped with the binary, to show the importers on real data.
 const REES46_SAMPLE: &[u8] =
@@ -45,6 +45,7 @@ struct DemoSummary {
     samples_imported: u64,
     samples_quarantined: u64,
     erased_events: u64,
+    funnel: funnel_report::FunnelSummary,
     seconds: f64,
 }
 
@@ -176,6 +177,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     ));
     shop_report::add_lake_sections(&mut report, &shop, &info).await?;
+    step(output, "funnels: the purchase funnel, its SQL form, breakdowns, variants, correlation");
+    let context = shop.session().await?;
+    let lake_dir = out.join("lake").display().to_string();
+    let funnel = funnel_report::add_funnel_sections(&mut report, &context, &lake_dir).await?;
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",
@@ -237,6 +242,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         samples_imported: sample_import.summary.imported,
         samples_quarantined: sample_import.summary.quarantined,
         erased_events: erase.events_deleted,
+        funnel,
         seconds: started.elapsed().as_secs_f64(),
     };
     if output.json {
@@ -263,6 +269,13 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             sample_lake.quarantine_path().display()
         );
         println!("  erasure   {} events of user {erase_user} removed", summary.erased_events);
+        let steps: Vec<String> =
+            summary.funnel.steps.iter().map(|(name, users)| format!("{name} {users}")).collect();
+        println!(
+            "  funnel    {} (SQL window_funnel differs for {} users)",
+            steps.join(" → "),
+            summary.funnel.sql_engine_differences
+        );
         println!("  report    {}", summary.report);
     }
     Ok(())

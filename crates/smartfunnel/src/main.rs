@@ -14,6 +14,8 @@ mod analytics_cmd;
 )]
 mod analytics_report;
 mod demo;
+mod funnel_cmd;
+mod funnel_report;
 mod generate;
 mod import;
 mod lake_cmd;
@@ -48,6 +50,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Inspect or maintain a lake.
     Lake(lake_cmd::LakeArgs),
+    /// Conversion funnel: entered, conversion, drop-off and time to convert per step.
+    Funnel(funnel_cmd::FunnelArgs),
     /// Run SQL against a lake; the events are the table `events`.
     Sql(sql::SqlArgs),
     /// Generate a realistic shop event stream.
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args, output).await,
             Command::Import(args) => import::run(args, output).await,
             Command::Lake(args) => lake_cmd::run(args, output).await,
+            Command::Funnel(args) => funnel_cmd::run(args, output).await,
             Command::Sql(args) => sql::run(args, output).await,
             Command::Generate(args) => generate::run(args, output).await,
             Command::Retention(args) => analytics_cmd::run_retention(args, output).await,

@@ -1,3 +1,4 @@
+mod funnels;
 mod udaf;
 
 mod cohort_retention;

@@ -242,9 +242,15 @@ fn demo_writes_a_report_with_every_section() {
         "Data quality",
         "Erasure request",
         "The lake",
+        "Purchase funnel",
+        "The funnel in SQL",
+        "Funnel breakdowns and variants",
+        "Funnel correlation",
     ] {
         assert!(html.contains(section), "report lacks {section}");
     }
+    assert_eq!(summary["funnel"]["sql_engine_differences"].as_u64(), Some(0));
+    assert!(summary["funnel"]["steps"][0][1].as_u64().unwrap() > 0);
     assert!(!html.contains("NaN"));
 }
 
@@ -362,4 +368,59 @@ fn analysis_options_are_checked() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn funnel_on_the_rees46_sample_agrees_with_sql_window_funnel() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let sample = data("rees46_multicat_sample/2019-Oct-sample.csv");
+    json(&["import", "--lake", path(&lake), "--json", path(&sample)]);
+    let levels = dir.path().join("levels.csv");
+    let funnel = json(&[
+        "funnel",
+        "--lake",
+        path(&lake),
+        "--steps",
+        "view,purchase",
+        "--window",
+        "1d",
+        "--per-user",
+        path(&levels),
+        "--json",
+    ]);
+    let entered: Vec<u64> = funnel["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["entered"].as_u64().unwrap())
+        .collect();
+    let by_sql = json(&[
+        "sql",
+        "--lake",
+        path(&lake),
+        "--json",
+        "SELECT sum(CASE WHEN l >= 1 THEN 1 ELSE 0 END) AS one, sum(CASE WHEN l >= 2 THEN 1 ELSE 0 END) AS two, count(*) AS users \
+         FROM (SELECT user_id, window_funnel(86400, event_time, event_type = 'view', event_type = 'purchase') AS l FROM events GROUP BY user_id)",
+    ]);
+    assert_eq!(entered, [by_sql[0]["one"].as_u64().unwrap(), by_sql[0]["two"].as_u64().unwrap()]);
+    assert!(entered[1] > 0 && entered[1] <= 10, "the sample has 10 purchases: {entered:?}");
+    // Every user of the sample is in the per-user file (330 users).
+    let text = std::fs::read_to_string(&levels).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "user_id,level");
+    assert_eq!(lines.len() as u64 - 1, by_sql[0]["users"].as_u64().unwrap());
+    assert_eq!(lines.len() - 1, 330);
+    let converted = lines[1..].iter().filter(|line| line.ends_with(",2")).count() as u64;
+    assert_eq!(converted, entered[1]);
+
+    // A step that is not valid SQL is refused with the reason, and nothing is written.
+    let out = smartfunnel(&["funnel", "--lake", path(&lake), "--step", "no_such_column > 1"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no_such_column"), "{stderr}");
+    let out =
+        smartfunnel(&["funnel", "--lake", path(&lake), "--steps", "view", "--window", "7 parsecs"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unit"));
 }

@@ -1,0 +1,1175 @@
+//! Conversion funnels as a growth team asks for them: steps as event names or SQL
+//! predicates, a conversion window, step order, exclusions, held properties, per-step
+//! windows, optional steps, users / sessions / total journeys, breakdowns with
+//! attribution, and time to convert.
+//!
+//! One query reads the needed columns of `events` (every step predicate becomes a boolean
+//! column, evaluated by DataFusion); the rest runs here, per counting unit, over its
+//! events sorted by time. Two evaluators exist, and [`FunnelQuery::is_clickhouse_exact`]
+//! says which one decides the level:
+//!
+//! - the **ClickHouse-exact** one (`funnel::FunnelSpec`, the same code as the
+//!   `window_funnel` SQL aggregate) for plain ordered or strict funnels with any of
+//!   ClickHouse's modes — its levels equal `windowFunnel`'s;
+//! - the **chain** evaluator for everything ClickHouse has no word for (exclusions, held
+//!   properties, per-step windows, optional steps, any order). It follows the same
+//!   greedy rule as ClickHouse — for every step, keep the chain that started last — and
+//!   for plain ordered funnels it reaches the same level (a test checks this); it also
+//!   remembers which row made each step, which gives times to convert and attribution.
+//!
+//! The rules are in `docs/funnels.md`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type};
+use chrono::{DateTime, Utc};
+use datafusion::prelude::SessionContext;
+use funnel::{FunnelSpec, Modes};
+use serde::Serialize;
+
+use crate::{AnalyticsError, Result};
+
+/// One step of a funnel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunnelStep {
+    /// What reports call the step (the event name, or the predicate as written).
+    pub label: String,
+    /// A SQL boolean expression over the `events` columns.
+    pub predicate: String,
+    /// The step may be skipped: later steps can follow the step before it.
+    pub optional: bool,
+    /// This step must follow the previous step within this many microseconds (on top of
+    /// the funnel's window, which runs from step 1).
+    pub within_micros: Option<i64>,
+}
+
+impl FunnelStep {
+    /// A step from the command line's words: a bare identifier (`add_to_cart`) means
+    /// `event_type = 'add_to_cart'`; anything else is taken as a SQL predicate.
+    pub fn parse(text: &str) -> Result<Self> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(AnalyticsError::InvalidArgument("a funnel step is empty".into()));
+        }
+        let predicate = if is_event_name(text) {
+            format!("event_type = {}", sql_string(text))
+        } else {
+            format!("({text})")
+        };
+        Ok(Self { label: text.to_owned(), predicate, optional: false, within_micros: None })
+    }
+}
+
+fn is_event_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+/// A SQL string literal.
+pub(crate) fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A SQL identifier, quoted when it needs to be.
+pub(crate) fn sql_identifier(name: &str) -> String {
+    if name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+    {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// In which order the steps must happen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOrder {
+    /// Each step after the previous one; other events may happen in between.
+    #[default]
+    Ordered,
+    /// Each step immediately after the previous one: any other event of the unit in
+    /// between breaks the chain, and a later step 1 may start a new one (as PostHog's
+    /// strict funnels; ClickHouse's `strict_order` mode instead stops at the first
+    /// break).
+    Strict,
+    /// The steps in any order within the window; level `k` means `k` different steps.
+    Any,
+}
+
+/// What one funnel entry is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountBy {
+    /// Each user once, at the deepest level any of their journeys reached.
+    #[default]
+    Users,
+    /// Each session once: a journey must stay inside one session.
+    Sessions,
+    /// Every journey: after one ends the user may enter again (see `docs/funnels.md`).
+    Totals,
+}
+
+/// Which step's property value a converting or dropping unit is attributed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "step")]
+pub enum Attribution {
+    /// The value on the step 1 event.
+    FirstTouch,
+    /// The value on the last step the unit reached.
+    LastTouch,
+    /// The value on this step (0-based), or on the last step reached before it.
+    Step(usize),
+}
+
+/// A breakdown of the funnel by a property.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Breakdown {
+    /// A column of `events` or a SQL expression.
+    pub expression: String,
+    pub attribution: Attribution,
+    /// Only the most frequent values (by step-1 entries) get their own row; the rest are
+    /// reported as `(other)`.
+    pub limit: usize,
+}
+
+/// Units that do an excluded event between two steps are left out of the funnel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exclusion {
+    pub label: String,
+    pub predicate: String,
+    /// 0-based step after which the exclusion applies.
+    pub from_step: usize,
+    /// 0-based step before which it applies.
+    pub to_step: usize,
+}
+
+/// A funnel question.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunnelQuery {
+    pub steps: Vec<FunnelStep>,
+    /// The conversion window, from step 1, in microseconds.
+    pub window_micros: i64,
+    pub order: StepOrder,
+    /// ClickHouse `windowFunnel` modes; only with ordered or strict funnels without
+    /// exclusions, held properties, per-step windows or optional steps.
+    pub modes: Modes,
+    pub exclusions: Vec<Exclusion>,
+    /// Columns that must keep one value across the steps (`item_id`, …).
+    pub hold: Vec<String>,
+    pub count_by: CountBy,
+    pub breakdown: Option<Breakdown>,
+    /// Only events at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only events before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// Leave out events flagged as bot traffic.
+    pub exclude_bots: bool,
+    /// Keep every unit in the result (also those that never reached step 1), for
+    /// per-unit output.
+    pub keep_all_units: bool,
+}
+
+impl FunnelQuery {
+    /// A plain ordered funnel over `steps` with `window_micros`.
+    pub fn new(steps: Vec<FunnelStep>, window_micros: i64) -> Self {
+        Self {
+            steps,
+            window_micros,
+            order: StepOrder::Ordered,
+            modes: Modes::default(),
+            exclusions: Vec::new(),
+            hold: Vec::new(),
+            count_by: CountBy::Users,
+            breakdown: None,
+            from: None,
+            to: None,
+            exclude_bots: false,
+            keep_all_units: false,
+        }
+    }
+
+    /// Whether levels come from the ClickHouse-exact `windowFunnel` code.
+    pub fn is_clickhouse_exact(&self) -> bool {
+        self.order == StepOrder::Ordered && !self.has_extras() && self.count_by != CountBy::Totals
+    }
+
+    fn has_extras(&self) -> bool {
+        !self.exclusions.is_empty()
+            || !self.hold.is_empty()
+            || self.steps.iter().any(|step| step.optional || step.within_micros.is_some())
+    }
+
+    fn has_modes(&self) -> bool {
+        self.modes != Modes::default()
+    }
+
+    fn validate(&self) -> Result<()> {
+        let invalid = |message: String| Err(AnalyticsError::InvalidArgument(message));
+        let steps = self.steps.len();
+        if steps == 0 {
+            return invalid("a funnel needs at least one step".into());
+        }
+        if steps > funnel::MAX_CONDITIONS {
+            return invalid(format!(
+                "a funnel takes at most {} steps, got {steps}",
+                funnel::MAX_CONDITIONS
+            ));
+        }
+        if self.window_micros <= 0 {
+            return invalid("the conversion window must be positive".into());
+        }
+        if self.steps[0].optional {
+            return invalid("step 1 cannot be optional: it is where the funnel starts".into());
+        }
+        if self.steps.last().is_some_and(|step| step.optional) {
+            return invalid("the last step cannot be optional: it is what converting means".into());
+        }
+        if self.has_modes() && !self.is_clickhouse_exact() {
+            return invalid(
+                "ClickHouse modes apply to plain ordered funnels counting users or sessions; they cannot be combined with strict or any order, total counting, exclusions, held properties, per-step windows or optional steps".into(),
+            );
+        }
+        if self.order == StepOrder::Any
+            && (!self.exclusions.is_empty()
+                || self.steps.iter().any(|step| step.optional || step.within_micros.is_some()))
+        {
+            return invalid(
+                "exclusions, optional steps and per-step windows need an ordered or strict funnel"
+                    .into(),
+            );
+        }
+        for exclusion in &self.exclusions {
+            if exclusion.from_step >= exclusion.to_step || exclusion.to_step >= steps {
+                return invalid(format!(
+                    "exclusion {:?} must lie between two steps (got steps {} to {} of {steps})",
+                    exclusion.label,
+                    exclusion.from_step + 1,
+                    exclusion.to_step + 1
+                ));
+            }
+        }
+        if let Some(Breakdown { attribution: Attribution::Step(step), .. }) = &self.breakdown
+            && *step >= steps
+        {
+            return invalid(format!("attribution step {} is beyond the last step", step + 1));
+        }
+        // Checked here so that a bad mode combination is refused before any query runs.
+        if self.is_clickhouse_exact() {
+            FunnelSpec::new(1, steps, self.modes)?;
+        }
+        Ok(())
+    }
+
+    /// The query that reads the rows the funnel needs.
+    pub fn sql(&self) -> String {
+        let mut columns = vec![
+            "user_id".to_owned(),
+            match self.count_by {
+                CountBy::Sessions => "session_id".to_owned(),
+                CountBy::Users | CountBy::Totals => "'' AS session_id".to_owned(),
+            },
+            "CAST(event_time AS BIGINT) AS ts".to_owned(),
+        ];
+        for (index, step) in self.steps.iter().enumerate() {
+            columns.push(format!("COALESCE({}, false) AS step_{}", step.predicate, index + 1));
+        }
+        for (index, exclusion) in self.exclusions.iter().enumerate() {
+            columns.push(format!(
+                "COALESCE({}, false) AS exclusion_{}",
+                exclusion.predicate,
+                index + 1
+            ));
+        }
+        for (index, column) in self.hold.iter().enumerate() {
+            columns.push(format!(
+                "CAST({} AS VARCHAR) AS hold_{}",
+                sql_identifier(column),
+                index + 1
+            ));
+        }
+        if let Some(breakdown) = &self.breakdown {
+            columns.push(format!("CAST({} AS VARCHAR) AS breakdown", breakdown.expression));
+        }
+        let mut filters = Vec::new();
+        if self.exclude_bots {
+            filters.push("NOT is_bot".to_owned());
+        }
+        if let Some(from) = self.from {
+            filters.push(format!("event_time >= {}", timestamp_literal(from)));
+        }
+        if let Some(to) = self.to {
+            filters.push(format!("event_time < {}", timestamp_literal(to)));
+        }
+        // Strict funnels need every event (an unrelated one breaks a chain); per-unit
+        // output needs every unit. Otherwise only rows meeting a step or an exclusion matter.
+        if self.order != StepOrder::Strict && !self.modes.strict_order && !self.keep_all_units {
+            let any: Vec<String> = self
+                .steps
+                .iter()
+                .map(|step| step.predicate.clone())
+                .chain(self.exclusions.iter().map(|exclusion| exclusion.predicate.clone()))
+                .collect();
+            filters.push(format!("({})", any.join(" OR ")));
+        }
+        let mut sql = format!("SELECT {} FROM events", columns.join(", "));
+        if !filters.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&filters.join(" AND "));
+        }
+        sql
+    }
+}
+
+fn timestamp_literal(time: DateTime<Utc>) -> String {
+    format!("TIMESTAMP '{}'", time.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+}
+
+/// The answer for one step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepResult {
+    /// The step's label.
+    pub name: String,
+    pub optional: bool,
+    /// Units that reached this step.
+    pub entered: u64,
+    /// `entered / entered(step 1)`.
+    pub conversion_from_start: f64,
+    /// `entered / entered(previous step)` (1 for step 1).
+    pub conversion_from_previous: f64,
+    /// Units that reached the previous step but not this one.
+    pub dropped: u64,
+    /// Seconds from the previous step, over the units that reached this one.
+    pub median_seconds_from_previous: Option<f64>,
+    pub p90_seconds_from_previous: Option<f64>,
+    pub mean_seconds_from_previous: Option<f64>,
+}
+
+/// One bin of the time-to-convert histogram (step 1 to the last step).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistogramBin {
+    /// Inclusive lower bound, seconds.
+    pub from_seconds: f64,
+    /// Exclusive upper bound, seconds.
+    pub to_seconds: f64,
+    pub units: u64,
+}
+
+/// The funnel for one breakdown value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BreakdownResult {
+    pub value: String,
+    pub steps: Vec<u64>,
+}
+
+/// The answer to a [`FunnelQuery`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FunnelResult {
+    pub steps: Vec<StepResult>,
+    pub count_by: CountBy,
+    pub order: StepOrder,
+    pub window_seconds: f64,
+    /// Whether the levels are ClickHouse's `windowFunnel` levels.
+    pub clickhouse_exact: bool,
+    /// Users (or sessions) seen in the rows read.
+    pub units: u64,
+    /// Units left out because they did an excluded event between two steps.
+    pub excluded: u64,
+    pub time_to_convert: Vec<HistogramBin>,
+    pub breakdown: Vec<BreakdownResult>,
+    /// The query that read the rows.
+    pub sql: String,
+}
+
+/// The level each unit reached.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitLevel {
+    pub user_id: String,
+    /// Empty unless counting sessions.
+    pub session_id: String,
+    /// 0 (never reached step 1) to the number of steps; `None` when excluded.
+    pub level: Option<u8>,
+}
+
+/// Runs a funnel; with `per_unit`, also returns every unit's level.
+pub async fn run(
+    context: &SessionContext,
+    query: &FunnelQuery,
+    per_unit: bool,
+) -> Result<(FunnelResult, Vec<UnitLevel>)> {
+    query.validate()?;
+    let sql = query.sql();
+    let batches = context.sql(&sql).await?.collect().await?;
+    let rows = Rows::from_batches(query, &batches)?;
+    let outcomes = evaluate(query, &rows);
+    let result = summarise(query, &rows, &outcomes, sql);
+    let units = if per_unit {
+        outcomes
+            .iter()
+            .map(|outcome| UnitLevel {
+                user_id: rows.user_names[outcome.user as usize].clone(),
+                session_id: rows.session_names[outcome.session as usize].clone(),
+                level: (!outcome.excluded).then_some(outcome.level),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((result, units))
+}
+
+/// The rows read, column by column, with strings interned.
+struct Rows {
+    user: Vec<u32>,
+    session: Vec<u32>,
+    ts: Vec<i64>,
+    steps: Vec<u32>,
+    exclusions: Vec<u32>,
+    hold: Vec<u64>,
+    breakdown: Vec<u32>,
+    user_names: Vec<String>,
+    session_names: Vec<String>,
+    breakdown_names: Vec<String>,
+}
+
+/// Gives each distinct string a dense id.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(name.to_owned(), id);
+        self.names.push(name.to_owned());
+        id
+    }
+}
+
+impl Rows {
+    fn from_batches(query: &FunnelQuery, batches: &[RecordBatch]) -> Result<Self> {
+        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let mut users = Interner::default();
+        let mut sessions = Interner::default();
+        let mut breakdowns = Interner::default();
+        let mut rows = Rows {
+            user: Vec::with_capacity(total),
+            session: Vec::with_capacity(total),
+            ts: Vec::with_capacity(total),
+            steps: Vec::with_capacity(total),
+            exclusions: Vec::with_capacity(total),
+            hold: Vec::with_capacity(total),
+            breakdown: Vec::with_capacity(total),
+            user_names: Vec::new(),
+            session_names: Vec::new(),
+            breakdown_names: Vec::new(),
+        };
+        let steps = query.steps.len();
+        let exclusions = query.exclusions.len();
+        for batch in batches {
+            let text = |index: usize| -> Result<Arc<dyn Array>> {
+                Ok(arrow::compute::cast(batch.column(index), &DataType::Utf8)?)
+            };
+            let user = text(0)?;
+            let user = user.as_string::<i32>();
+            let session = text(1)?;
+            let session = session.as_string::<i32>();
+            let ts = batch.column(2).as_primitive::<Int64Type>();
+            let flags = |offset: usize, count: usize| -> Vec<u32> {
+                let mut masks = vec![0u32; batch.num_rows()];
+                for bit in 0..count {
+                    let column = batch.column(offset + bit).as_boolean();
+                    for (mask, value) in masks.iter_mut().zip(column.iter()) {
+                        if value == Some(true) {
+                            *mask |= 1 << bit;
+                        }
+                    }
+                }
+                masks
+            };
+            let step_masks = flags(3, steps);
+            let exclusion_masks = flags(3 + steps, exclusions);
+            let hold_offset = 3 + steps + exclusions;
+            let hold_columns: Vec<Arc<dyn Array>> = (0..query.hold.len())
+                .map(|index| text(hold_offset + index))
+                .collect::<Result<_>>()?;
+            let breakdown_column = query
+                .breakdown
+                .as_ref()
+                .map(|_| text(hold_offset + query.hold.len()))
+                .transpose()?;
+            for row in 0..batch.num_rows() {
+                if ts.is_null(row) || user.is_null(row) {
+                    continue;
+                }
+                rows.user.push(users.id(user.value(row)));
+                rows.session.push(sessions.id(if session.is_null(row) {
+                    ""
+                } else {
+                    session.value(row)
+                }));
+                rows.ts.push(ts.value(row));
+                rows.steps.push(step_masks[row]);
+                rows.exclusions.push(exclusion_masks[row]);
+                rows.hold.push(hold_key(&hold_columns, row));
+                rows.breakdown.push(match &breakdown_column {
+                    Some(column) if !column.is_null(row) => {
+                        breakdowns.id(column.as_string::<i32>().value(row))
+                    }
+                    Some(_) => breakdowns.id("(none)"),
+                    None => 0,
+                });
+            }
+        }
+        rows.user_names = users.names;
+        rows.session_names = sessions.names;
+        rows.breakdown_names = breakdowns.names;
+        Ok(rows)
+    }
+
+    fn len(&self) -> usize {
+        self.ts.len()
+    }
+}
+
+/// A hash of the held columns' values (NULL is a value of its own).
+fn hold_key(columns: &[Arc<dyn Array>], row: usize) -> u64 {
+    use std::hash::{Hash, Hasher};
+    if columns.is_empty() {
+        return 0;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for column in columns {
+        if column.is_null(row) {
+            hasher.write_u8(0);
+        } else {
+            hasher.write_u8(1);
+            column.as_string::<i32>().value(row).hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
+/// What one unit (or one journey, when counting totals) reached.
+#[derive(Clone, Debug)]
+struct Outcome {
+    user: u32,
+    session: u32,
+    level: u8,
+    excluded: bool,
+    /// The chain behind the level: for each step the row that made it.
+    chain: Option<Chain>,
+}
+
+/// One attempt through the funnel: the rows that made each step.
+#[derive(Clone, Copy, Debug)]
+struct Chain {
+    start: i64,
+    last: i64,
+    /// Row index per step, `u32::MAX` where the step was not done.
+    rows: [u32; funnel::MAX_CONDITIONS],
+    /// Bit `j`: step `j` was done (not skipped).
+    done: u32,
+    /// Steps handled (done or skipped): the next expected step is `position`.
+    position: u8,
+}
+
+impl Chain {
+    fn started(row: u32, ts: i64) -> Self {
+        let mut rows = [u32::MAX; funnel::MAX_CONDITIONS];
+        rows[0] = row;
+        Self { start: ts, last: ts, rows, done: 1, position: 1 }
+    }
+
+    fn extended(mut self, step: usize, row: u32, ts: i64) -> Self {
+        self.rows[step] = row;
+        self.done |= 1 << step;
+        self.position = step as u8 + 1;
+        self.last = ts;
+        self
+    }
+}
+
+/// Splits the rows into units (user, or user and session) with their rows in time
+/// order, and evaluates each.
+fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
+    // Counting sort by unit, then a sort by time inside each unit: linear in the rows
+    // apart from the small per-unit sorts.
+    let unit_of = |row: usize| -> u64 {
+        match query.count_by {
+            CountBy::Sessions => (u64::from(rows.user[row]) << 32) | u64::from(rows.session[row]),
+            CountBy::Users | CountBy::Totals => u64::from(rows.user[row]),
+        }
+    };
+    let mut unit_ids: HashMap<u64, u32> = HashMap::new();
+    let mut unit_keys = Vec::new();
+    let mut row_unit = Vec::with_capacity(rows.len());
+    for row in 0..rows.len() {
+        let key = unit_of(row);
+        let next = unit_ids.len() as u32;
+        let id = *unit_ids.entry(key).or_insert_with(|| {
+            unit_keys.push(row as u32);
+            next
+        });
+        row_unit.push(id);
+    }
+    let units = unit_keys.len();
+    let mut starts = vec![0usize; units + 1];
+    for unit in &row_unit {
+        starts[*unit as usize + 1] += 1;
+    }
+    for unit in 0..units {
+        starts[unit + 1] += starts[unit];
+    }
+    let mut order = vec![0u32; rows.len()];
+    let mut fill = starts.clone();
+    for (row, unit) in row_unit.iter().enumerate() {
+        order[fill[*unit as usize]] = row as u32;
+        fill[*unit as usize] += 1;
+    }
+    let mut outcomes = Vec::with_capacity(units);
+    for unit in 0..units {
+        let unit_rows = &mut order[starts[unit]..starts[unit + 1]];
+        // Stable by time: rows with equal timestamps keep the order they were read in.
+        unit_rows.sort_by_key(|row| rows.ts[*row as usize]);
+        let first = unit_keys[unit] as usize;
+        let (user, session) = (rows.user[first], rows.session[first]);
+        match query.count_by {
+            CountBy::Totals => {
+                let mut cursor = 0;
+                let mut entered = false;
+                while let Some(offset) =
+                    unit_rows[cursor..].iter().position(|row| rows.steps[*row as usize] & 1 != 0)
+                {
+                    entered = true;
+                    let journey = &unit_rows[cursor + offset..];
+                    let outcome = evaluate_unit(query, rows, journey, user, session, true);
+                    let end =
+                        outcome.chain.map_or(rows.ts[journey[0] as usize], |chain| chain.last);
+                    let level = outcome.level;
+                    outcomes.push(outcome);
+                    // The next journey starts with a step 1 after this one ended.
+                    let skip = journey.iter().position(|row| rows.ts[*row as usize] > end);
+                    match skip {
+                        Some(skip) if level > 0 => cursor += offset + skip,
+                        _ if level == 0 => cursor += offset + 1,
+                        _ => break,
+                    }
+                }
+                if !entered && query.keep_all_units {
+                    outcomes.push(Outcome {
+                        user,
+                        session,
+                        level: 0,
+                        excluded: false,
+                        chain: None,
+                    });
+                }
+            }
+            CountBy::Users | CountBy::Sessions => {
+                outcomes.push(evaluate_unit(query, rows, unit_rows, user, session, false));
+            }
+        }
+    }
+    outcomes
+}
+
+/// Evaluates one unit's rows (sorted by time). With `single_start`, only the first
+/// step-1 row starts a chain (one journey when counting totals).
+fn evaluate_unit(
+    query: &FunnelQuery,
+    rows: &Rows,
+    unit_rows: &[u32],
+    user: u32,
+    session: u32,
+    single_start: bool,
+) -> Outcome {
+    let steps = query.steps.len();
+    let mut best: Option<Chain> = None;
+    let better = |candidate: Chain, best: &mut Option<Chain>| {
+        if best.is_none_or(|current| level_of(query, &candidate) > level_of(query, &current)) {
+            *best = Some(candidate);
+        }
+    };
+    if query.hold.is_empty() {
+        if let Some(chain) = best_chain(query, rows, unit_rows, single_start) {
+            better(chain, &mut best);
+        }
+    } else {
+        // One sub-stream per held value; a chain lives inside one of them.
+        let mut groups: Vec<(u64, Vec<u32>)> = Vec::new();
+        for row in unit_rows {
+            let key = rows.hold[*row as usize];
+            match groups.iter_mut().find(|(group, _)| *group == key) {
+                Some((_, members)) => members.push(*row),
+                None => groups.push((key, vec![*row])),
+            }
+        }
+        for (_, members) in &groups {
+            if let Some(chain) = best_chain(query, rows, members, single_start) {
+                better(chain, &mut best);
+            }
+        }
+    }
+    let mut level = best.map_or(0, |chain| level_of(query, &chain));
+    if query.is_clickhouse_exact() {
+        let spec =
+            FunnelSpec::new(query.window_micros as u64, steps, query.modes).expect("validated");
+        let events: Vec<funnel::Event> = unit_rows
+            .iter()
+            .map(|row| {
+                let row = *row as usize;
+                funnel::Event::new((rows.ts[row] as u64) ^ (1 << 63), rows.steps[row])
+            })
+            .collect();
+        level = spec.level(&events);
+    }
+    let excluded = best.is_some_and(|chain| is_excluded(query, rows, unit_rows, &chain));
+    Outcome { user, session, level, excluded, chain: best }
+}
+
+/// The level a chain counts for: steps handled (done or skipped past).
+fn level_of(query: &FunnelQuery, chain: &Chain) -> u8 {
+    if query.order == StepOrder::Any { chain.done.count_ones() as u8 } else { chain.position }
+}
+
+/// The deepest chain of one stream, earliest among equals.
+fn best_chain(
+    query: &FunnelQuery,
+    rows: &Rows,
+    stream: &[u32],
+    single_start: bool,
+) -> Option<Chain> {
+    match query.order {
+        StepOrder::Any => best_chain_any_order(query, rows, stream, single_start),
+        StepOrder::Ordered | StepOrder::Strict => {
+            best_chain_ordered(query, rows, stream, single_start)
+        }
+    }
+}
+
+fn best_chain_ordered(
+    query: &FunnelQuery,
+    rows: &Rows,
+    stream: &[u32],
+    single_start: bool,
+) -> Option<Chain> {
+    let steps = query.steps.len();
+    let strict = query.order == StepOrder::Strict;
+    // One entry per (row, step met), as ClickHouse lists them. Ordered funnels sort the
+    // entries by (time, step), so that of two rows at the same time the earlier step
+    // counts first; strict funnels go row by row, and a row meeting no step is an entry
+    // too, since it breaks chains.
+    let mut entries: Vec<(i64, u8, u32)> = Vec::with_capacity(stream.len());
+    for &row in stream {
+        let index = row as usize;
+        let mask = rows.steps[index];
+        if mask == 0 && strict {
+            entries.push((rows.ts[index], NO_STEP, row));
+        }
+        for step in 0..steps {
+            if mask & (1 << step) != 0 {
+                entries.push((rows.ts[index], step as u8, row));
+            }
+        }
+    }
+    if !strict {
+        entries.sort_by_key(|(ts, step, _)| (*ts, *step));
+    }
+    // slots[p]: the chain most recently moved to "next expected step is p", as
+    // ClickHouse's `events_timestamp` keeps one (first, last) pair per level.
+    let mut slots: Vec<Option<Chain>> = vec![None; steps + 1];
+    let mut moved: Vec<Option<Chain>> = vec![None; steps + 1];
+    let mut best: Option<Chain> = None;
+    let mut started = false;
+    for (position, &(ts, step, row)) in entries.iter().enumerate() {
+        let step = usize::from(step);
+        let candidate = if step == usize::from(NO_STEP) {
+            None
+        } else if step == 0 {
+            if single_start && started {
+                None
+            } else {
+                started = true;
+                Some(Chain::started(row, ts))
+            }
+        } else {
+            predecessor(query, &slots, step, ts).map(|chain| chain.extended(step, row, ts))
+        };
+        if let Some(candidate) = candidate {
+            slots[step + 1] = Some(candidate);
+            moved[step + 1] = Some(candidate);
+            if best.is_none_or(|current| candidate.position > current.position) {
+                best = Some(candidate);
+            }
+        }
+        let row_ends = entries.get(position + 1).is_none_or(|next| next.2 != row);
+        if strict && row_ends {
+            // Only the chains this row moved survive it.
+            slots = std::mem::replace(&mut moved, vec![None; steps + 1]);
+        }
+    }
+    best
+}
+
+/// The step of an entry for a row that meets no step.
+const NO_STEP: u8 = u8::MAX;
+
+/// The chain a row meeting `step` (> 0) extends: among the chains whose next step is
+/// `step`, or that may skip optional steps up to it, the one that started last and
+/// whose windows still allow `ts`.
+fn predecessor(
+    query: &FunnelQuery,
+    slots: &[Option<Chain>],
+    step: usize,
+    ts: i64,
+) -> Option<Chain> {
+    let mut chosen: Option<Chain> = None;
+    let mut position = step;
+    loop {
+        if let Some(chain) = slots[position] {
+            let in_window = ts - chain.start <= query.window_micros;
+            let in_step_window =
+                query.steps[step].within_micros.is_none_or(|within| ts - chain.last <= within);
+            let increasing = !query.modes.strict_increase || ts > chain.last;
+            if in_window
+                && in_step_window
+                && increasing
+                && chosen.is_none_or(|current| chain.start > current.start)
+            {
+                chosen = Some(chain);
+            }
+        }
+        if position >= 2 && query.steps[position - 1].optional {
+            position -= 1;
+        } else {
+            break;
+        }
+    }
+    chosen
+}
+
+/// Any order: from every row meeting some step, the distinct steps met within the window.
+fn best_chain_any_order(
+    query: &FunnelQuery,
+    rows: &Rows,
+    stream: &[u32],
+    single_start: bool,
+) -> Option<Chain> {
+    let mut best: Option<Chain> = None;
+    for (start, &anchor) in stream.iter().enumerate() {
+        let anchor_index = anchor as usize;
+        if rows.steps[anchor_index] == 0 {
+            continue;
+        }
+        let start_ts = rows.ts[anchor_index];
+        let mut chain = Chain {
+            start: start_ts,
+            last: start_ts,
+            rows: [u32::MAX; funnel::MAX_CONDITIONS],
+            done: 0,
+            position: 0,
+        };
+        for &row in &stream[start..] {
+            let index = row as usize;
+            if rows.ts[index] - start_ts > query.window_micros {
+                break;
+            }
+            let new = rows.steps[index] & !chain.done;
+            for step in 0..query.steps.len() {
+                if new & (1 << step) != 0 {
+                    chain.rows[step] = row;
+                    chain.done |= 1 << step;
+                    chain.last = rows.ts[index];
+                }
+            }
+        }
+        chain.position = chain.done.count_ones() as u8;
+        if best.is_none_or(|current| chain.done.count_ones() > current.done.count_ones()) {
+            best = Some(chain);
+        }
+        if single_start {
+            break;
+        }
+    }
+    best
+}
+
+/// Whether the unit did an excluded event between the two steps of an exclusion, on
+/// its deciding chain (before the window ends when the later step was not reached).
+fn is_excluded(query: &FunnelQuery, rows: &Rows, unit_rows: &[u32], chain: &Chain) -> bool {
+    query.exclusions.iter().enumerate().any(|(index, exclusion)| {
+        let after = chain.rows[exclusion.from_step];
+        if after == u32::MAX {
+            return false;
+        }
+        let after = rows.ts[after as usize];
+        let before = match chain.rows[exclusion.to_step] {
+            u32::MAX => chain.start.saturating_add(query.window_micros),
+            row => rows.ts[row as usize],
+        };
+        unit_rows.iter().any(|row| {
+            let row = *row as usize;
+            rows.exclusions[row] & (1 << index) != 0
+                && rows.ts[row] > after
+                && rows.ts[row] < before
+        })
+    })
+}
+
+/// How many units reached each step: a step is reached when the level is past it and,
+/// for an optional step, when it was actually done.
+fn reached(query: &FunnelQuery, outcome: &Outcome, step: usize) -> bool {
+    if outcome.excluded || usize::from(outcome.level) <= step {
+        return false;
+    }
+    if query.steps[step].optional {
+        return outcome.chain.is_some_and(|chain| chain.done & (1 << step) != 0);
+    }
+    true
+}
+
+fn summarise(query: &FunnelQuery, rows: &Rows, outcomes: &[Outcome], sql: String) -> FunnelResult {
+    let steps = query.steps.len();
+    let mut entered = vec![0u64; steps];
+    let mut gaps: Vec<Vec<f64>> = vec![Vec::new(); steps];
+    let mut total_times = Vec::new();
+    let mut excluded = 0;
+    for outcome in outcomes {
+        if outcome.excluded {
+            excluded += 1;
+            continue;
+        }
+        for (step, count) in entered.iter_mut().enumerate() {
+            if reached(query, outcome, step) {
+                *count += 1;
+            }
+        }
+        let Some(chain) = outcome.chain else { continue };
+        if query.order == StepOrder::Any {
+            // Times of the k-th distinct step, in time order.
+            let mut times: Vec<i64> = (0..steps)
+                .filter(|step| chain.done & (1 << step) != 0)
+                .map(|step| rows.ts[chain.rows[step] as usize])
+                .collect();
+            times.sort_unstable();
+            times.truncate(usize::from(outcome.level));
+            for (step, pair) in times.windows(2).enumerate() {
+                gaps[step + 1].push((pair[1] - pair[0]) as f64 / 1e6);
+            }
+            if times.len() == steps && steps > 1 {
+                total_times.push((times[steps - 1] - times[0]) as f64 / 1e6);
+            }
+            continue;
+        }
+        // Ordered: gaps between consecutive done steps the level covers.
+        let mut previous: Option<i64> = None;
+        let covered = usize::from(outcome.level).min(steps);
+        for (step_gaps, &row) in gaps.iter_mut().zip(&chain.rows).take(covered) {
+            if row == u32::MAX {
+                continue;
+            }
+            let ts = rows.ts[row as usize];
+            if let Some(previous) = previous {
+                step_gaps.push((ts - previous) as f64 / 1e6);
+            }
+            previous = Some(ts);
+        }
+        if usize::from(outcome.level) == steps && steps > 1 {
+            let last = chain.rows[steps - 1];
+            if last != u32::MAX {
+                total_times.push((rows.ts[last as usize] - chain.start) as f64 / 1e6);
+            }
+        }
+    }
+    let first = entered.first().copied().unwrap_or(0);
+    let step_results = (0..steps)
+        .map(|step| {
+            let previous = if step == 0 { first } else { entered[step - 1] };
+            let ratio =
+                |count: u64, base: u64| if base == 0 { 0.0 } else { count as f64 / base as f64 };
+            let mut gap = std::mem::take(&mut gaps[step]);
+            gap.sort_by(f64::total_cmp);
+            StepResult {
+                name: query.steps[step].label.clone(),
+                optional: query.steps[step].optional,
+                entered: entered[step],
+                conversion_from_start: ratio(entered[step], first),
+                conversion_from_previous: if step == 0 {
+                    1.0
+                } else {
+                    ratio(entered[step], previous)
+                },
+                dropped: if step == 0 { 0 } else { previous.saturating_sub(entered[step]) },
+                median_seconds_from_previous: quantile(&gap, 0.5),
+                p90_seconds_from_previous: quantile(&gap, 0.9),
+                mean_seconds_from_previous: (!gap.is_empty())
+                    .then(|| gap.iter().sum::<f64>() / gap.len() as f64),
+            }
+        })
+        .collect();
+    let units = {
+        let mut seen: Vec<(u32, u32)> =
+            outcomes.iter().map(|outcome| (outcome.user, outcome.session)).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len() as u64
+    };
+    FunnelResult {
+        steps: step_results,
+        count_by: query.count_by,
+        order: query.order,
+        window_seconds: query.window_micros as f64 / 1e6,
+        clickhouse_exact: query.is_clickhouse_exact(),
+        units,
+        excluded,
+        time_to_convert: histogram(&mut total_times),
+        breakdown: breakdown(query, rows, outcomes),
+        sql,
+    }
+}
+
+/// The `q` quantile of sorted values, interpolated linearly between neighbours.
+fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let position = q * (sorted.len() - 1) as f64;
+    let below = position.floor() as usize;
+    let above = position.ceil() as usize;
+    let fraction = position - below as f64;
+    Some(sorted[below] + (sorted[above] - sorted[below]) * fraction)
+}
+
+/// Time-to-convert bins on a log scale (1 min, 5 min, 15 min, 1 h, 4 h, 1 d, 3 d, 7 d,
+/// …) so that minutes and days both stay readable.
+fn histogram(times: &mut [f64]) -> Vec<HistogramBin> {
+    const EDGES: [f64; 11] = [
+        0.0,
+        60.0,
+        300.0,
+        900.0,
+        3_600.0,
+        14_400.0,
+        86_400.0,
+        259_200.0,
+        604_800.0,
+        2_592_000.0,
+        f64::INFINITY,
+    ];
+    if times.is_empty() {
+        return Vec::new();
+    }
+    let largest = times.iter().copied().fold(0.0, f64::max);
+    let last_edge = EDGES.iter().position(|edge| *edge > largest).unwrap_or(EDGES.len() - 1);
+    (0..last_edge)
+        .map(|bin| {
+            let (from, to) = (EDGES[bin], EDGES[bin + 1]);
+            HistogramBin {
+                from_seconds: from,
+                to_seconds: to,
+                units: times.iter().filter(|time| **time >= from && **time < to).count() as u64,
+            }
+        })
+        .collect()
+}
+
+fn attributed_value(query: &FunnelQuery, rows: &Rows, outcome: &Outcome) -> Option<u32> {
+    let chain = outcome.chain?;
+    let Some(breakdown) = &query.breakdown else { return None };
+    let last_reached = |limit: usize| {
+        (0..limit.min(query.steps.len()))
+            .rev()
+            .map(|step| chain.rows[step])
+            .find(|row| *row != u32::MAX)
+    };
+    let row = match breakdown.attribution {
+        Attribution::FirstTouch => Some(chain.rows[0]).filter(|row| *row != u32::MAX),
+        Attribution::LastTouch => last_reached(usize::from(outcome.level)),
+        Attribution::Step(step) => match chain.rows[step] {
+            u32::MAX => last_reached(usize::from(outcome.level).min(step + 1)),
+            row => Some(row),
+        },
+    }?;
+    Some(rows.breakdown[row as usize])
+}
+
+fn breakdown(query: &FunnelQuery, rows: &Rows, outcomes: &[Outcome]) -> Vec<BreakdownResult> {
+    let Some(breakdown) = &query.breakdown else { return Vec::new() };
+    let steps = query.steps.len();
+    let mut per_value: HashMap<u32, Vec<u64>> = HashMap::new();
+    for outcome in outcomes {
+        if outcome.excluded || outcome.level == 0 {
+            continue;
+        }
+        let Some(value) = attributed_value(query, rows, outcome) else { continue };
+        let counts = per_value.entry(value).or_insert_with(|| vec![0; steps]);
+        for (step, count) in counts.iter_mut().enumerate() {
+            if reached(query, outcome, step) {
+                *count += 1;
+            }
+        }
+    }
+    let mut values: Vec<(u32, Vec<u64>)> = per_value.into_iter().collect();
+    values.sort_by(|a, b| {
+        b.1[0].cmp(&a.1[0]).then_with(|| {
+            rows.breakdown_names[a.0 as usize].cmp(&rows.breakdown_names[b.0 as usize])
+        })
+    });
+    let mut results: Vec<BreakdownResult> = values
+        .iter()
+        .take(breakdown.limit)
+        .map(|(value, counts)| BreakdownResult {
+            value: rows.breakdown_names[*value as usize].clone(),
+            steps: counts.clone(),
+        })
+        .collect();
+    if values.len() > breakdown.limit {
+        let mut other = vec![0u64; steps];
+        for (_, counts) in &values[breakdown.limit..] {
+            for (sum, count) in other.iter_mut().zip(counts) {
+                *sum += count;
+            }
+        }
+        results.push(BreakdownResult { value: "(other)".into(), steps: other });
+    }
+    results
+}
+
+/// Parses durations such as `7d`, `12h`, `30m`, `45s`, `1w` or a number of seconds into
+/// microseconds.
+pub fn parse_duration(text: &str) -> Result<i64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| {
+        AnalyticsError::InvalidArgument(format!(
+            "{text:?} is not a duration; write a number with s, m, h, d or w (e.g. 7d)"
+        ))
+    })?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" | "second" | "seconds" => 1.0,
+        "m" | "min" | "minute" | "minutes" => 60.0,
+        "h" | "hour" | "hours" => 3_600.0,
+        "d" | "day" | "days" => 86_400.0,
+        "w" | "week" | "weeks" => 604_800.0,
+        other => {
+            return Err(AnalyticsError::InvalidArgument(format!(
+                "unknown duration unit {other:?} in {text:?}; use s, m, h, d or w"
+            )));
+        }
+    };
+    let micros = number * seconds * 1e6;
+    if !micros.is_finite() || micros <= 0.0 || micros > i64::MAX as f64 {
+        return Err(AnalyticsError::InvalidArgument(format!("duration {text:?} is out of range")));
+    }
+    Ok(micros.round() as i64)
+}

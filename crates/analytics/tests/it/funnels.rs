@@ -1,0 +1,407 @@
+//! Funnel questions on small event tables whose answers are worked out by hand.
+
+use std::sync::Arc;
+
+use analytics::funnels::{
+    self, Attribution, Breakdown, CountBy, Exclusion, FunnelQuery, FunnelResult, FunnelStep,
+    StepOrder, UnitLevel,
+};
+use arrow::array::{BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+/// `(user, session, minute, event_type, item_id)`; `is_bot` for user `bot`.
+type Row = (&'static str, &'static str, i64, &'static str, &'static str);
+
+fn events(rows: &[Row]) -> SessionContext {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("user_id", DataType::Utf8, false),
+        Field::new("session_id", DataType::Utf8, false),
+        Field::new(
+            "event_time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("event_type", DataType::Utf8, false),
+        Field::new("item_id", DataType::Utf8, true),
+        Field::new("is_bot", DataType::Boolean, false),
+    ]));
+    // Two batches in two partitions, so nothing depends on the read order.
+    let mut partitions = vec![Vec::new(), Vec::new()];
+    for (index, chunk) in rows.chunks(3).enumerate() {
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(chunk.iter().map(|row| row.0))),
+                Arc::new(StringArray::from_iter_values(chunk.iter().map(|row| row.1))),
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter_values(
+                        chunk.iter().map(|row| 1_700_000_000_000_000 + row.2 * 60_000_000),
+                    )
+                    .with_timezone("UTC"),
+                ),
+                Arc::new(StringArray::from_iter_values(chunk.iter().map(|row| row.3))),
+                Arc::new(StringArray::from_iter(
+                    chunk.iter().map(|row| (!row.4.is_empty()).then_some(row.4)),
+                )),
+                Arc::new(BooleanArray::from_iter(chunk.iter().map(|row| Some(row.0 == "bot")))),
+            ],
+        )
+        .unwrap();
+        partitions[index % 2].push(batch);
+    }
+    let context = SessionContext::new();
+    analytics::udaf::register(&context);
+    context
+        .register_table("events", Arc::new(MemTable::try_new(schema, partitions).unwrap()))
+        .unwrap();
+    context
+}
+
+fn query(steps: &[&str], window: &str) -> FunnelQuery {
+    FunnelQuery::new(
+        steps.iter().map(|step| FunnelStep::parse(step).unwrap()).collect(),
+        funnels::parse_duration(window).unwrap(),
+    )
+}
+
+async fn entered(rows: &[Row], query: &FunnelQuery) -> Vec<u64> {
+    let (result, _) = funnels::run(&events(rows), query, false).await.unwrap();
+    result.steps.iter().map(|step| step.entered).collect()
+}
+
+async fn run(rows: &[Row], query: &FunnelQuery) -> (FunnelResult, Vec<UnitLevel>) {
+    funnels::run(&events(rows), query, true).await.unwrap()
+}
+
+const SHOP: &[Row] = &[
+    // a: view → cart → purchase, 10 and 50 minutes apart.
+    ("a", "s1", 0, "view", "i1"),
+    ("a", "s1", 10, "add_to_cart", "i1"),
+    ("a", "s1", 60, "purchase", "i1"),
+    // b: view → cart, then gone.
+    ("b", "s2", 0, "view", "i2"),
+    ("b", "s2", 30, "add_to_cart", "i3"),
+    // c: only views.
+    ("c", "s3", 5, "view", "i1"),
+    ("c", "s3", 6, "view", "i2"),
+    // d: cart before view (ordered: only step 1), purchase two days later.
+    ("d", "s4", 0, "add_to_cart", "i4"),
+    ("d", "s4", 1, "view", "i4"),
+    ("d", "s5", 2 * 24 * 60, "purchase", "i4"),
+    // e: never views.
+    ("e", "s6", 0, "search", ""),
+];
+
+#[tokio::test]
+async fn ordered_funnel_counts_each_user_at_their_deepest_step() {
+    let mut query = query(&["view", "add_to_cart", "purchase"], "1d");
+    query.keep_all_units = true;
+    let (result, units) = run(SHOP, &query).await;
+    let entered: Vec<u64> = result.steps.iter().map(|step| step.entered).collect();
+    assert_eq!(entered, [4, 2, 1]);
+    assert_eq!(result.steps[1].dropped, 2);
+    assert_eq!(result.steps[2].dropped, 1);
+    assert!((result.steps[1].conversion_from_start - 0.5).abs() < 1e-12);
+    assert!((result.steps[2].conversion_from_previous - 0.5).abs() < 1e-12);
+    // View → cart: a took 10 min, b 30 min; median 20 min.
+    assert_eq!(result.steps[1].median_seconds_from_previous, Some(1_200.0));
+    assert_eq!(result.steps[2].median_seconds_from_previous, Some(3_000.0));
+    assert!(result.clickhouse_exact);
+    assert_eq!(result.units, 5, "every user is kept for per-unit output, e included");
+    let levels: Vec<(String, Option<u8>)> =
+        units.into_iter().map(|unit| (unit.user_id, unit.level)).collect();
+    let mut levels = levels;
+    levels.sort();
+    assert_eq!(
+        levels,
+        [("a", 3), ("b", 2), ("c", 1), ("d", 1), ("e", 0)]
+            .map(|(user, level)| (user.to_owned(), Some(level)))
+    );
+    // The conversion histogram has a's hour in the 15 min–1 h bin… and nothing else.
+    let converted: u64 = result.time_to_convert.iter().map(|bin| bin.units).sum();
+    assert_eq!(converted, 1);
+}
+
+#[tokio::test]
+async fn the_window_runs_from_step_one() {
+    // d's purchase comes two days after the view: in with 3d, out with 1d.
+    let rows: Vec<Row> = SHOP.iter().copied().filter(|row| row.0 == "d").collect();
+    let with_cart_step = ["view", "purchase"];
+    assert_eq!(entered(&rows, &query(&with_cart_step, "1d")).await, [1, 0]);
+    assert_eq!(entered(&rows, &query(&with_cart_step, "3d")).await, [1, 1]);
+}
+
+#[tokio::test]
+async fn steps_can_be_sql_predicates() {
+    let query = query(&["view", "event_type = 'add_to_cart' AND item_id = 'i1'"], "1d");
+    assert_eq!(entered(SHOP, &query).await, [4, 1]);
+}
+
+#[tokio::test]
+async fn strict_order_breaks_on_any_other_event() {
+    let rows: &[Row] = &[
+        ("a", "s", 0, "view", ""),
+        ("a", "s", 1, "search", ""),
+        ("a", "s", 2, "add_to_cart", ""),
+        ("b", "s", 0, "view", ""),
+        ("b", "s", 1, "add_to_cart", ""),
+        // c breaks the first attempt and converts in the second; ClickHouse's
+        // strict_order mode stops at the break.
+        ("c", "s", 0, "view", ""),
+        ("c", "s", 1, "search", ""),
+        ("c", "s", 2, "view", ""),
+        ("c", "s", 3, "add_to_cart", ""),
+    ];
+    let mut strict = query(&["view", "add_to_cart"], "1h");
+    strict.order = StepOrder::Strict;
+    assert_eq!(entered(rows, &strict).await, [3, 2]);
+    let mut clickhouse_strict = query(&["view", "add_to_cart"], "1h");
+    clickhouse_strict.modes.strict_order = true;
+    assert_eq!(entered(rows, &clickhouse_strict).await, [3, 1]);
+    assert_eq!(entered(rows, &query(&["view", "add_to_cart"], "1h")).await, [3, 3]);
+}
+
+#[tokio::test]
+async fn any_order_counts_distinct_steps_within_the_window() {
+    let mut any = query(&["view", "add_to_cart", "purchase"], "1d");
+    any.order = StepOrder::Any;
+    // d did cart, view, purchase (two days later): 2 steps within a day.
+    // c did only views: 1 step; e none.
+    assert_eq!(entered(SHOP, &any).await, [4, 3, 1]);
+}
+
+#[tokio::test]
+async fn exclusions_leave_out_users_who_did_the_excluded_event_between_steps() {
+    let rows: &[Row] = &[
+        ("a", "s", 0, "view", ""),
+        ("a", "s", 1, "remove_from_cart", ""),
+        ("a", "s", 2, "add_to_cart", ""),
+        ("b", "s", 0, "view", ""),
+        ("b", "s", 1, "add_to_cart", ""),
+        ("b", "s", 2, "remove_from_cart", ""),
+        // c never reached cart: the exclusion counts until the window ends.
+        ("c", "s", 0, "view", ""),
+        ("c", "s", 5, "remove_from_cart", ""),
+    ];
+    let mut query = query(&["view", "add_to_cart"], "1h");
+    query.exclusions.push(Exclusion {
+        label: "remove_from_cart".into(),
+        predicate: "event_type = 'remove_from_cart'".into(),
+        from_step: 0,
+        to_step: 1,
+    });
+    let (result, _) = run(rows, &query).await;
+    assert_eq!(result.excluded, 2);
+    assert_eq!(result.steps.iter().map(|step| step.entered).collect::<Vec<_>>(), [1, 1]);
+    assert!(!result.clickhouse_exact);
+}
+
+#[tokio::test]
+async fn held_properties_must_stay_the_same_across_steps() {
+    let mut query = query(&["view", "add_to_cart"], "1d");
+    query.hold.push("item_id".into());
+    // a: view i1 → cart i1 counts; b: view i2 → cart i3 does not.
+    // d: cart i4 comes before the view of i4.
+    assert_eq!(entered(SHOP, &query).await, [4, 1]);
+}
+
+#[tokio::test]
+async fn optional_steps_may_be_skipped() {
+    let rows: &[Row] = &[
+        ("a", "s", 0, "view", ""),
+        ("a", "s", 1, "add_to_cart", ""),
+        ("a", "s", 2, "purchase", ""),
+        ("b", "s", 0, "view", ""),
+        ("b", "s", 2, "purchase", ""),
+    ];
+    let mut query = query(&["view", "add_to_cart", "purchase"], "1h");
+    query.steps[1].optional = true;
+    let (result, _) = run(rows, &query).await;
+    // The optional step counts those who did it; both users converted.
+    assert_eq!(result.steps.iter().map(|step| step.entered).collect::<Vec<_>>(), [2, 1, 2]);
+}
+
+#[tokio::test]
+async fn per_step_windows_limit_the_gap_from_the_previous_step() {
+    let rows: &[Row] = &[
+        ("a", "s", 0, "view", ""),
+        ("a", "s", 5, "add_to_cart", ""),
+        ("b", "s", 0, "view", ""),
+        ("b", "s", 50, "add_to_cart", ""),
+    ];
+    let mut query = query(&["view", "add_to_cart"], "1d");
+    query.steps[1].within_micros = Some(funnels::parse_duration("10m").unwrap());
+    assert_eq!(entered(rows, &query).await, [2, 1]);
+}
+
+#[tokio::test]
+async fn sessions_and_totals_count_other_units() {
+    let rows: &[Row] = &[
+        ("a", "s1", 0, "view", ""),
+        ("a", "s1", 1, "add_to_cart", ""),
+        ("a", "s2", 100, "view", ""),
+        ("a", "s2", 101, "add_to_cart", ""),
+        ("a", "s3", 200, "view", ""),
+        ("b", "s4", 0, "view", ""),
+        ("b", "s5", 1, "add_to_cart", ""),
+    ];
+    let steps = ["view", "add_to_cart"];
+    let mut sessions = query(&steps, "1d");
+    sessions.count_by = CountBy::Sessions;
+    // a's three sessions (two convert), b's view session; b's cart is in another session
+    // and has no view of its own.
+    assert_eq!(entered(rows, &sessions).await, [4, 2]);
+    let mut totals = query(&steps, "1d");
+    totals.count_by = CountBy::Totals;
+    // a enters three times (converting twice), b once (converting).
+    assert_eq!(entered(rows, &totals).await, [4, 3]);
+}
+
+#[tokio::test]
+async fn breakdowns_attribute_each_user_to_one_value() {
+    let mut query = query(&["view", "add_to_cart"], "1d");
+    query.breakdown = Some(Breakdown {
+        expression: "item_id".into(),
+        attribution: Attribution::FirstTouch,
+        limit: 10,
+    });
+    let (result, _) = run(SHOP, &query).await;
+    let mut rows: Vec<(String, Vec<u64>)> =
+        result.breakdown.into_iter().map(|row| (row.value, row.steps)).collect();
+    rows.sort();
+    // First touch: the view's item. a viewed i1, b i2, d i4; c viewed i1 and then i2,
+    // and the earliest chain reaching c's deepest level decides: i1.
+    assert_eq!(
+        rows,
+        [("i1", vec![2, 1]), ("i2", vec![1, 1]), ("i4", vec![1, 0])]
+            .map(|(value, steps)| (value.to_owned(), steps))
+    );
+    query.breakdown.as_mut().unwrap().attribution = Attribution::LastTouch;
+    let (result, _) = run(SHOP, &query).await;
+    let b = result.breakdown.iter().find(|row| row.value == "i3").expect("b's cart item");
+    assert_eq!(b.steps, [1, 1]);
+}
+
+#[tokio::test]
+async fn date_range_and_bots() {
+    let mut rows: Vec<Row> = SHOP.to_vec();
+    rows.push(("bot", "x", 0, "view", ""));
+    rows.push(("bot", "x", 0, "add_to_cart", ""));
+    let mut query = query(&["view", "add_to_cart"], "1d");
+    assert_eq!(entered(&rows, &query).await, [5, 3]);
+    query.exclude_bots = true;
+    assert_eq!(entered(&rows, &query).await, [4, 2]);
+    // From minute 3 on, only c's views are step 1 (a's, b's and d's came earlier).
+    query.from = Some(chrono::DateTime::from_timestamp(1_700_000_000 + 3 * 60, 0).unwrap());
+    assert_eq!(entered(&rows, &query).await, [1, 0]);
+}
+
+#[tokio::test]
+async fn invalid_questions_are_refused_with_a_reason() {
+    let context = events(SHOP);
+    let mut bad = query(&["view", "purchase"], "1d");
+    bad.steps[0].optional = true;
+    let error = funnels::run(&context, &bad, false).await.unwrap_err().to_string();
+    assert!(error.contains("step 1 cannot be optional"), "{error}");
+    let mut bad = query(&["view", "purchase"], "1d");
+    bad.modes.strict_once = true;
+    bad.hold.push("item_id".into());
+    let error = funnels::run(&context, &bad, false).await.unwrap_err().to_string();
+    assert!(error.contains("ClickHouse modes"), "{error}");
+    let error = funnels::parse_duration("7 fortnights").unwrap_err().to_string();
+    assert!(error.contains("unit"), "{error}");
+    let bad = query(&["view", "no_such_column = 1"], "1d");
+    let error = funnels::run(&context, &bad, false).await.unwrap_err().to_string();
+    assert!(error.contains("no_such_column"), "{error}");
+}
+
+/// A deterministic pseudo-random stream.
+fn next(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+#[tokio::test]
+async fn the_chain_evaluator_agrees_with_clickhouse_on_plain_funnels() {
+    // A per-step window as long as the whole window changes nothing, but moves the
+    // funnel off the ClickHouse code onto the chain evaluator: levels must not change.
+    const USERS: [&str; 30] = [
+        "u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9", "u10", "u11", "u12", "u13",
+        "u14", "u15", "u16", "u17", "u18", "u19", "u20", "u21", "u22", "u23", "u24", "u25", "u26",
+        "u27", "u28", "u29",
+    ];
+    const TYPES: [&str; 5] = ["view", "add_to_cart", "checkout", "purchase", "search"];
+    let mut seed = 0x2545_F491_4F6C_DD1D;
+    let rows: Vec<Row> = (0..1_500)
+        .map(|_| {
+            let user = USERS[(next(&mut seed) % 30) as usize];
+            let minute = (next(&mut seed) % 600) as i64;
+            let event_type = TYPES[(next(&mut seed) % 5) as usize];
+            (user, "s", minute, event_type, "")
+        })
+        .collect();
+    for window in ["30m", "2h"] {
+        let exact = query(&["view", "add_to_cart", "checkout", "purchase"], window);
+        let mut chained = exact.clone();
+        chained.steps[1].within_micros = Some(exact.window_micros);
+        let (exact_result, mut exact_levels) = run(&rows, &exact).await;
+        let (chained_result, mut chained_levels) = run(&rows, &chained).await;
+        assert!(exact_result.clickhouse_exact && !chained_result.clickhouse_exact);
+        exact_levels.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        chained_levels.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        assert_eq!(exact_levels, chained_levels, "window {window}");
+        assert!(exact_result.steps[3].entered > 0, "the data should reach the last step");
+    }
+}
+
+#[test]
+fn correlation_statistics_match_reference_values() {
+    use analytics::correlation::{odds_ratio, p_value};
+    // R: fisher.test(matrix(c(3, 1, 1, 3), 2))$p.value = 0.4857143.
+    assert!((p_value(3, 1, 1, 3) - 0.485_714_3).abs() < 1e-6);
+    // R: fisher.test(matrix(c(10, 2, 3, 15), 2))$p.value = 0.0005367241 (a=10,b=3,c=2,d=15).
+    assert!((p_value(10, 3, 2, 15) - 0.000_536_724_1).abs() < 1e-8);
+    // Large tables use chi-squared: 6000/4000 vs 4000/6000 is overwhelmingly significant,
+    // an even split is not.
+    assert!(p_value(6_000, 4_000, 4_000, 6_000) < 1e-100_f64.max(1e-300));
+    assert!((p_value(5_000, 5_000, 5_000, 5_000) - 1.0).abs() < 1e-6);
+    // Odds ratio with one added per cell: (9+1)/(1+1) / ((1+1)/(9+1)) = 25.
+    assert!((odds_ratio(9, 1, 10, 10) - 25.0).abs() < 1e-12);
+}
+
+#[tokio::test]
+async fn correlation_finds_the_event_that_goes_with_converting() {
+    use analytics::correlation::{CorrelationOptions, correlate};
+    // 12 users view; the 6 who searched bought, of the 6 who did not, one bought.
+    let users: [&'static str; 12] =
+        ["u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9", "u10", "u11"];
+    let mut rows: Vec<Row> = Vec::new();
+    for (index, user) in users.iter().enumerate() {
+        rows.push((user, "s", 0, "view", ""));
+        if index < 6 {
+            rows.push((user, "s", 1, "search", ""));
+        }
+        if index < 6 || index == 11 {
+            rows.push((user, "s", 2, "purchase", ""));
+        }
+        if index >= 6 {
+            rows.push((user, "s", 1, "remove_from_cart", ""));
+        }
+    }
+    let context = events(&rows);
+    let query = query(&["view", "purchase"], "1d");
+    let (_, units) = funnels::run(&context, &query, true).await.unwrap();
+    let options = CorrelationOptions { properties: vec!["item_id".into()], ..Default::default() };
+    let result = correlate(&context, &query, &units, &options).await.unwrap();
+    assert_eq!((result.success_total, result.failure_total), (7, 5));
+    assert_eq!(result.success.first().map(|c| c.name.as_str()), Some("search"));
+    assert_eq!(result.failure.first().map(|c| c.name.as_str()), Some("remove_from_cart"));
+    let search = &result.success[0];
+    assert_eq!((search.success_with, search.failure_with), (6, 0));
+    // Step event types are not candidates.
+    assert!(result.success.iter().chain(&result.failure).all(|c| c.name != "purchase"));
+}

@@ -163,36 +163,43 @@ pub async fn paths(context: &SessionContext, spec: &PathSpec) -> Result<Paths> {
         return Err(AnalyticsError::InvalidArgument("path depth must be at least 1".into()));
     }
     let depth = i64::from(spec.depth);
+    let bots = bot_condition_sql(spec.include_bots);
     let (anchor_position, steps) = match spec.direction {
         PathDirection::Next => ("min", format!("BETWEEN 0 AND {depth}")),
         PathDirection::Previous => ("max", format!("BETWEEN -{depth} AND 0")),
     };
-    let keep_repeats = if spec.collapse_repeats {
-        "previous_type IS NULL OR previous_type <> event_type"
+    let session_order = "PARTITION BY user_id, session_id ORDER BY event_time, event_id";
+    // Collapsing drops an event of the same type as the one before it, so it
+    // needs that type first; without it, one window pass less.
+    let kept_events = if spec.collapse_repeats {
+        format!(
+            "SELECT user_id, session_id, event_type, event_time, event_id FROM ( \
+               SELECT user_id, session_id, event_type, event_time, event_id, \
+                 lag(event_type) OVER ({session_order}) AS previous_type \
+               FROM events WHERE {bots}) \
+             WHERE previous_type IS NULL OR previous_type <> event_type"
+        )
     } else {
-        "TRUE"
+        format!(
+            "SELECT user_id, session_id, event_type, event_time, event_id FROM events WHERE {bots}"
+        )
     };
     // Positions are numbered after collapsing, so that a collapsed run is one
-    // step; steps are signed distances from the anchor's position.
+    // step; steps are signed distances from the anchor's position, which a
+    // window over the same session finds in the same pass.
     let sql = format!(
-        "WITH ordered AS ( \
-           SELECT user_id, session_id, event_type, event_time, event_id, \
-             lag(event_type) OVER (PARTITION BY user_id, session_id \
-                                   ORDER BY event_time, event_id) AS previous_type \
-           FROM events WHERE {bots}), \
-         numbered AS ( \
+        "WITH numbered AS ( \
            SELECT user_id, session_id, event_type, \
-             CAST(row_number() OVER (PARTITION BY user_id, session_id \
-                                     ORDER BY event_time, event_id) AS BIGINT) AS position \
-           FROM ordered WHERE {keep_repeats}), \
-         anchors AS ( \
-           SELECT user_id, session_id, {anchor_position}(position) AS anchor_position \
-           FROM numbered WHERE {anchor} GROUP BY user_id, session_id) \
-         SELECT n.user_id, n.session_id, n.position - a.anchor_position AS step, n.event_type \
-         FROM numbered n JOIN anchors a \
-           ON n.user_id = a.user_id AND n.session_id = a.session_id \
-         WHERE n.position - a.anchor_position {steps}",
-        bots = bot_condition_sql(spec.include_bots),
+             CAST(row_number() OVER ({session_order}) AS BIGINT) AS position \
+           FROM ({kept_events})), \
+         anchored AS ( \
+           SELECT user_id, session_id, event_type, position, \
+             {anchor_position}(CASE WHEN {anchor} THEN position END) \
+               OVER (PARTITION BY user_id, session_id) AS anchor_position \
+           FROM numbered) \
+         SELECT user_id, session_id, position - anchor_position AS step, event_type \
+         FROM anchored \
+         WHERE anchor_position IS NOT NULL AND position - anchor_position {steps}",
         anchor = spec.anchor.condition_sql(),
     );
     let mut steps_by_session: HashMap<(String, String), Vec<(u64, String)>> = HashMap::new();

@@ -9,6 +9,7 @@ use crate::chart::bar::{self, BarChart};
 use crate::chart::funnel::{self, FunnelChart};
 use crate::chart::heatmap::{self, Heatmap};
 use crate::chart::line::{self, LineChart};
+use crate::chart::sankey::{self, Sankey};
 use crate::chart::scatter::{self, Scatter};
 use crate::escape::{escape, slug};
 use crate::kpi::{self, Kpi};
@@ -42,6 +43,7 @@ enum Block {
     Funnel(FunnelChart),
     Heatmap(Heatmap),
     Scatter(Scatter),
+    Sankey(Sankey),
     TrustedHtml(String),
 }
 
@@ -58,8 +60,14 @@ impl Report {
 
     /// Appends a section and returns it for filling in.
     pub fn section(&mut self, title: impl Into<String>) -> &mut Section {
+        self.push_section(Section::new(title))
+    }
+
+    /// Appends a section built on its own with [`Section::new`], e.g. by code
+    /// that computes sections without holding the report.
+    pub fn push_section(&mut self, section: Section) -> &mut Section {
         let index = self.sections.len();
-        self.sections.push(Section { title: title.into(), blocks: Vec::new() });
+        self.sections.push(section);
         &mut self.sections[index]
     }
 
@@ -125,6 +133,11 @@ fn section_ids(sections: &[Section]) -> Vec<String> {
 }
 
 impl Section {
+    /// A section not yet in a report; add it with [`Report::push_section`].
+    pub fn new(title: impl Into<String>) -> Section {
+        Section { title: title.into(), blocks: Vec::new() }
+    }
+
     pub fn title(&self) -> &str {
         &self.title
     }
@@ -163,6 +176,10 @@ impl Section {
         self.push(Block::Scatter(chart))
     }
 
+    pub fn sankey(&mut self, chart: Sankey) -> &mut Self {
+        self.push(Block::Sankey(chart))
+    }
+
     /// Inserts markup as is. The caller vouches for it: nothing is escaped.
     pub fn html(&mut self, trusted_html: impl Into<String>) -> &mut Self {
         self.push(Block::TrustedHtml(trusted_html.into()))
@@ -191,6 +208,7 @@ impl Section {
                 Block::Funnel(chart) => out.push_str(&funnel::render(chart)),
                 Block::Heatmap(chart) => out.push_str(&heatmap::render(chart)),
                 Block::Scatter(chart) => out.push_str(&scatter::render(chart)),
+                Block::Sankey(chart) => out.push_str(&sankey::render(chart)),
                 Block::TrustedHtml(html) => {
                     out.push_str(html);
                     out.push('\n');

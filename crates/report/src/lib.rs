@@ -34,6 +34,7 @@ pub use chart::bar::BarChart;
 pub use chart::funnel::FunnelChart;
 pub use chart::heatmap::Heatmap;
 pub use chart::line::LineChart;
+pub use chart::sankey::{Sankey, SankeyLink, SankeyNode};
 pub use chart::scatter::Scatter;
 pub use document::{Report, Section};
 pub use escape::escape;

@@ -4,6 +4,15 @@
 //! crates return values; each command here renders them as text or, with
 //! `--json`, as one JSON document on stdout. Progress goes to stderr.
 
+mod analytics_cmd;
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the demo report is to add these sections; until then only tests call them"
+    )
+)]
+mod analytics_report;
 mod demo;
 mod funnel_cmd;
 mod funnel_report;
@@ -47,6 +56,14 @@ enum Command {
     Sql(sql::SqlArgs),
     /// Generate a realistic shop event stream.
     Generate(generate::GenerateArgs),
+    /// Cohort retention: who comes back in the periods after their first event.
+    Retention(analytics_cmd::RetentionArgs),
+    /// The most common events after (or before) an event, within sessions.
+    Paths(analytics_cmd::PathsArgs),
+    /// New, returning, resurrected and dormant users per period.
+    Lifecycle(analytics_cmd::LifecycleArgs),
+    /// Recency, frequency and monetary scores and segments of the customers.
+    Rfm(analytics_cmd::RfmArgs),
 }
 
 /// Settings every command shares.
@@ -95,6 +112,10 @@ fn main() -> ExitCode {
             Command::Funnel(args) => funnel_cmd::run(args, output).await,
             Command::Sql(args) => sql::run(args, output).await,
             Command::Generate(args) => generate::run(args, output).await,
+            Command::Retention(args) => analytics_cmd::run_retention(args, output).await,
+            Command::Paths(args) => analytics_cmd::run_paths(args, output).await,
+            Command::Lifecycle(args) => analytics_cmd::run_lifecycle(args, output).await,
+            Command::Rfm(args) => analytics_cmd::run_rfm(args, output).await,
         }
     });
     match result {

@@ -10,6 +10,7 @@ pub(crate) mod bar;
 pub(crate) mod funnel;
 pub(crate) mod heatmap;
 pub(crate) mod line;
+pub(crate) mod sankey;
 pub(crate) mod scale;
 pub(crate) mod scatter;
 pub(crate) mod svg;

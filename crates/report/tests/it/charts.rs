@@ -1,6 +1,9 @@
 //! Each chart kind draws the expected marks, with titles for screen readers.
 
-use report::{BarChart, FunnelChart, Heatmap, LineChart, Scatter, Series, ValueFormat};
+use report::{
+    BarChart, FunnelChart, Heatmap, LineChart, Sankey, SankeyLink, SankeyNode, Scatter, Series,
+    ValueFormat,
+};
 
 use crate::{assert_well_formed, attribute, count, elements_with_class, render_section};
 
@@ -216,4 +219,36 @@ fn scatter_draws_every_point_coloured_by_group() {
     let points = elements_with_class(&html, "pt");
     assert_eq!(points[0].split("fill=").nth(1), points[1].split("fill=").nth(1));
     assert_ne!(points[0].split("fill=").nth(1), points[2].split("fill=").nth(1));
+}
+
+/// view → {cart 30, (end) 70}; cart → purchase 10.
+fn checkout_sankey() -> Sankey {
+    let node = |column: usize, label: &str| SankeyNode { column, label: label.into() };
+    let link = |source: usize, target: usize, value: f64| SankeyLink { source, target, value };
+    Sankey::new(
+        "After a view",
+        vec![node(0, "view"), node(1, "(end)"), node(1, "cart"), node(2, "purchase")],
+        vec![link(0, 1, 70.0), link(0, 2, 30.0), link(2, 3, 10.0)],
+    )
+}
+
+#[test]
+fn sankey_nodes_are_as_tall_as_their_flow_and_links_as_wide() {
+    let html = render_section(|section| {
+        section.sankey(checkout_sankey());
+    });
+    assert_well_formed(&html);
+    let nodes = elements_with_class(&html, "node");
+    assert_eq!(nodes.len(), 4);
+    assert_eq!(count(&html, "class=\"link\""), 3);
+    let height = |i: usize| attribute(nodes[i], "height");
+    // The view node carries 100 and is the tallest; (end) and cart split it 70/30.
+    assert!((height(1) + height(2) - height(0)).abs() < 0.2, "{nodes:?}");
+    assert!((height(1) / height(2) - 70.0 / 30.0).abs() < 0.05, "{nodes:?}");
+    assert!((height(3) / height(2) - 1.0 / 3.0).abs() < 0.05, "{nodes:?}");
+    assert!(html.contains("<title>view → cart: 30</title>"));
+    assert!(html.contains(">purchase (10)</text>"));
+    // The same label keeps its colour; different labels differ.
+    let fill = |i: usize| nodes[i].split("fill=\"").nth(1).unwrap().split('"').next().unwrap();
+    assert_ne!(fill(0), fill(2));
 }

@@ -2,7 +2,8 @@
 //! determinism and the footer.
 
 use report::{
-    BarChart, FunnelChart, Heatmap, Kpi, LineChart, Report, Scatter, Series, Table, ValueFormat,
+    BarChart, FunnelChart, Heatmap, Kpi, LineChart, Report, Scatter, Section, Series, Table,
+    ValueFormat,
 };
 
 use crate::{assert_well_formed, count, render_section};
@@ -53,6 +54,18 @@ fn sections_render_in_order_with_a_table_of_contents() {
     }
     assert!(html.find("<nav").expect("contents") < positions[0]);
     assert!(html.contains("<p class=\"subtitle\">Synthetic data</p>"));
+}
+
+#[test]
+fn sections_built_on_their_own_render_like_sections_built_in_place() {
+    let mut built_in_place = Report::new("r");
+    built_in_place.section("Paths").paragraph("Where sessions go.").paragraph("Then this.");
+    let mut section = Section::new("Paths");
+    section.paragraph("Where sessions go.");
+    let mut pushed = Report::new("r");
+    pushed.push_section(section).paragraph("Then this.");
+    assert_eq!(pushed.to_html(), built_in_place.to_html());
+    assert_eq!(pushed.sections()[0].title(), "Paths");
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! Degenerate input: every chart must render, without panicking, as markup
 //! that nests properly and holds no `NaN` or `inf`.
 
-use report::{BarChart, FunnelChart, Heatmap, LineChart, Report, Scatter, Series, ValueFormat};
+use report::{
+    BarChart, FunnelChart, Heatmap, LineChart, Report, Sankey, SankeyLink, SankeyNode, Scatter,
+    Series, ValueFormat,
+};
 
 use crate::{assert_well_formed, count};
 
@@ -169,6 +172,40 @@ fn scatter_plots() {
     for chart in cases {
         check(|section| {
             section.scatter(chart);
+        });
+    }
+}
+
+#[test]
+fn sankeys() {
+    let node = |column: usize, label: &str| SankeyNode { column, label: label.into() };
+    let link = |source: usize, target: usize, value: f64| SankeyLink { source, target, value };
+    let two = || vec![node(0, "a"), node(1, "b")];
+    let mut cases = vec![
+        Sankey::new("empty", vec![], vec![]),
+        Sankey::new("no links", two(), vec![]),
+        Sankey::new("one column", vec![node(0, "a"), node(0, "b")], vec![link(0, 1, 5.0)]),
+        Sankey::new("backwards", two(), vec![link(1, 0, 5.0)]),
+        Sankey::new("out of range", two(), vec![link(0, 7, 5.0), link(9, 1, 1.0)]),
+        Sankey::new("to itself", two(), vec![link(0, 0, 5.0)]),
+        Sankey::new("huge", two(), vec![link(0, 1, f64::MAX), link(0, 1, f64::MAX)]),
+        Sankey::new(
+            "tiny next to huge",
+            vec![node(0, "a"), node(1, "b"), node(1, "c")],
+            vec![link(0, 1, 1e12), link(0, 2, 1e-9)],
+        ),
+        Sankey::new("skips a column", vec![node(0, "a"), node(3, "b")], vec![link(0, 1, 2.0)]),
+        Sankey::new(
+            "many",
+            (0..400).map(|i| node(i % 2, &format!("n{i}"))).collect(),
+            (0..200).map(|i| link(2 * i, 2 * i + 1, 1.0)).collect(),
+        ),
+    ];
+    cases.extend(WEIRD.iter().map(|&value| Sankey::new("weird", two(), vec![link(0, 1, value)])));
+    cases.push(Sankey::new("negative", two(), vec![link(0, 1, -3.0)]));
+    for chart in cases {
+        check(|section| {
+            section.sankey(chart);
         });
     }
 }

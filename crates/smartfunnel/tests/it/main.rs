@@ -254,6 +254,122 @@ fn demo_writes_a_report_with_every_section() {
     assert!(!html.contains("NaN"));
 }
 
+/// A generated two-week shop in a fresh lake.
+fn generated_lake(dir: &Path) -> PathBuf {
+    let lake = dir.join("lake");
+    json(&[
+        "generate",
+        "--users",
+        "300",
+        "--days",
+        "14",
+        "--seed",
+        "7",
+        "--lake",
+        path(&lake),
+        "--json",
+    ]);
+    lake
+}
+
+fn single_number(lake: &Path, sql: &str) -> u64 {
+    json(&["sql", "--lake", path(lake), "--json", sql])[0]["n"].as_u64().unwrap()
+}
+
+#[test]
+fn retention_and_lifecycle_agree_with_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = generated_lake(dir.path());
+    let users =
+        single_number(&lake, "SELECT count(DISTINCT user_id) AS n FROM events WHERE NOT is_bot");
+
+    let matrix = json(&["retention", "--lake", path(&lake), "--period", "day", "--json"]);
+    let cohorts = matrix["cohorts"].as_array().unwrap();
+    let sizes: u64 = cohorts.iter().map(|c| c["size"].as_u64().unwrap()).sum();
+    assert_eq!(sizes, users, "every user is in exactly one cohort");
+    for cohort in cohorts {
+        assert_eq!(cohort["returning"][0]["rate"].as_f64(), Some(1.0), "{cohort}");
+    }
+    assert_eq!(matrix["spec"]["max_offset"].as_u64(), Some(8));
+
+    // Whoever was active last period is either back (returning) or dormant now.
+    let lifecycle = json(&["lifecycle", "--lake", path(&lake), "--period", "day", "--json"]);
+    let periods = lifecycle["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 14);
+    let count = |p: &Value, key: &str| p[key].as_i64().unwrap();
+    let new_users: i64 = periods.iter().map(|p| count(p, "new")).sum();
+    assert_eq!(new_users as u64, users);
+    for pair in periods.windows(2) {
+        let active_before =
+            count(&pair[0], "new") + count(&pair[0], "returning") + count(&pair[0], "resurrected");
+        assert_eq!(
+            active_before,
+            count(&pair[1], "returning") - count(&pair[1], "dormant"),
+            "{pair:?}"
+        );
+    }
+
+    let text = smartfunnel(&["retention", "--lake", path(&lake), "--cohort-event", "purchase"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("first purchase event") && text.contains("+0"), "{text}");
+}
+
+#[test]
+fn paths_and_rfm_on_a_generated_shop() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = generated_lake(dir.path());
+
+    let paths =
+        json(&["paths", "--lake", path(&lake), "--event", "add_to_cart", "--depth", "2", "--json"]);
+    let sessions = paths["sessions"].as_u64().unwrap();
+    assert!(sessions > 0);
+    assert_eq!(paths["nodes"][0]["sessions"].as_u64(), Some(sessions));
+    let links = paths["links"].as_array().unwrap();
+    let from_anchor: u64 =
+        links.iter().filter(|l| l["source"] == 0).map(|l| l["sessions"].as_u64().unwrap()).sum();
+    assert_eq!(from_anchor, sessions, "every path takes one step from the anchor");
+    assert!(paths["top_paths"].as_array().unwrap().len() <= 10);
+
+    let buyers = single_number(
+        &lake,
+        "SELECT count(DISTINCT user_id) AS n FROM events WHERE NOT is_bot AND event_type = 'purchase'",
+    );
+    let csv = dir.path().join("customers.csv");
+    let rfm = json(&["rfm", "--lake", path(&lake), "--per-customer", path(&csv), "--json"]);
+    assert_eq!(rfm["customers"].as_u64(), Some(buyers));
+    let segments = rfm["segments"].as_array().unwrap();
+    assert_eq!(segments.len(), 11);
+    let in_segments: u64 = segments.iter().map(|s| s["customers"].as_u64().unwrap()).sum();
+    assert_eq!(in_segments, buyers);
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(rows.lines().next(), Some("user_id,recency_days,frequency,monetary,r,f,m,segment"));
+    assert_eq!(rows.lines().count() as u64, buyers + 1);
+
+    let text = smartfunnel(&["rfm", "--lake", path(&lake), "--as-of", "2024-01-07"]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("recency as of 2024-01-07 23:59:59 UTC")
+    );
+}
+
+#[test]
+fn analysis_options_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = generated_lake(dir.path());
+    for (args, message) in [
+        (vec!["retention", "--period", "fortnight"], "unknown period \"fortnight\""),
+        (vec!["paths", "--depth", "0"], "path depth must be at least 1"),
+        (vec!["paths", "--direction", "sideways"], "expected next or previous"),
+        (vec!["rfm", "--as-of", "yesterday"], "neither a date"),
+    ] {
+        let mut args = args;
+        args.extend(["--lake", path(&lake)]);
+        let out = smartfunnel(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn funnel_on_the_rees46_sample_agrees_with_sql_window_funnel() {
     let dir = tempfile::tempdir().unwrap();

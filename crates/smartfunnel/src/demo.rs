@@ -12,7 +12,7 @@ use report::{Kpi, Report, Table, format_count};
 use serde::Serialize;
 
 use crate::generate::GenerateArgs;
-use crate::{Output, funnel_report, shop_report};
+use crate::{Output, analytics_report, funnel_report, shop_report};
 
 /// Real samples shipped with the binary, to show the importers on real data.
 const REES46_SAMPLE: &[u8] =
@@ -181,6 +181,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     let context = shop.session().await?;
     let lake_dir = out.join("lake").display().to_string();
     let funnel = funnel_report::add_funnel_sections(&mut report, &context, &lake_dir).await?;
+    step(output, "retention, paths, lifecycle and RFM segments");
+    for section in analytics_report::analytics_sections(&context).await? {
+        report.push_section(section);
+    }
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",

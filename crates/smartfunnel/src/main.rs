@@ -5,13 +5,6 @@
 //! `--json`, as one JSON document on stdout. Progress goes to stderr.
 
 mod analytics_cmd;
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the demo report is to add these sections; until then only tests call them"
-    )
-)]
 mod analytics_report;
 mod demo;
 mod funnel_cmd;

@@ -246,6 +246,10 @@ fn demo_writes_a_report_with_every_section() {
         "The funnel in SQL",
         "Funnel breakdowns and variants",
         "Funnel correlation",
+        "Retention",
+        "Paths",
+        "Lifecycle",
+        "RFM segments",
     ] {
         assert!(html.contains(section), "report lacks {section}");
     }

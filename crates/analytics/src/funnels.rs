@@ -62,6 +62,14 @@ impl FunnelStep {
     }
 }
 
+impl FunnelStep {
+    /// The event type this step matches, when it is a bare event name.
+    pub fn event_name(&self) -> Option<&str> {
+        (self.predicate == format!("event_type = {}", sql_string(&self.label)))
+            .then_some(self.label.as_str())
+    }
+}
+
 fn is_event_name(text: &str) -> bool {
     let mut chars = text.chars();
     chars.next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
@@ -264,6 +272,38 @@ impl FunnelQuery {
         Ok(())
     }
 
+    /// Strict funnels need every event (an unrelated one breaks a chain), and per-unit
+    /// output every unit; otherwise only rows meeting a step or an exclusion matter.
+    fn needs_every_row(&self) -> bool {
+        self.order == StepOrder::Strict || self.modes.strict_order || self.keep_all_units
+    }
+
+    /// For every distinct event name among the steps and exclusions, the steps and the
+    /// exclusions it meets, when every step and exclusion is a bare event name.
+    fn event_names(&self) -> Option<Vec<(String, u32, u32)>> {
+        let mut names: Vec<(String, u32, u32)> = Vec::new();
+        let mut add = |name: &str, step_bit: u32, exclusion_bit: u32| match names
+            .iter_mut()
+            .find(|(known, _, _)| known == name)
+        {
+            Some((_, steps, exclusions)) => {
+                *steps |= step_bit;
+                *exclusions |= exclusion_bit;
+            }
+            None => names.push((name.to_owned(), step_bit, exclusion_bit)),
+        };
+        for (index, step) in self.steps.iter().enumerate() {
+            add(step.event_name()?, 1 << index, 0);
+        }
+        for (index, exclusion) in self.exclusions.iter().enumerate() {
+            let name = (exclusion.predicate
+                == format!("event_type = {}", sql_string(&exclusion.label)))
+            .then_some(exclusion.label.as_str())?;
+            add(name, 0, 1 << index);
+        }
+        Some(names)
+    }
+
     /// The query that reads the rows the funnel needs.
     pub fn sql(&self) -> String {
         let mut columns = vec![
@@ -274,15 +314,22 @@ impl FunnelQuery {
             },
             "CAST(event_time AS BIGINT) AS ts".to_owned(),
         ];
-        for (index, step) in self.steps.iter().enumerate() {
-            columns.push(format!("COALESCE({}, false) AS step_{}", step.predicate, index + 1));
-        }
-        for (index, exclusion) in self.exclusions.iter().enumerate() {
-            columns.push(format!(
-                "COALESCE({}, false) AS exclusion_{}",
-                exclusion.predicate,
-                index + 1
-            ));
+        let by_event_name = self.event_names().is_some();
+        if by_event_name {
+            // Steps that are all event names are matched while reading `event_type`,
+            // which is cheaper than a boolean column per step.
+            columns.push("event_type".to_owned());
+        } else {
+            for (index, step) in self.steps.iter().enumerate() {
+                columns.push(format!("COALESCE({}, false) AS step_{}", step.predicate, index + 1));
+            }
+            for (index, exclusion) in self.exclusions.iter().enumerate() {
+                columns.push(format!(
+                    "COALESCE({}, false) AS exclusion_{}",
+                    exclusion.predicate,
+                    index + 1
+                ));
+            }
         }
         for (index, column) in self.hold.iter().enumerate() {
             columns.push(format!(
@@ -306,7 +353,7 @@ impl FunnelQuery {
         }
         // Strict funnels need every event (an unrelated one breaks a chain); per-unit
         // output needs every unit. Otherwise only rows meeting a step or an exclusion matter.
-        if self.order != StepOrder::Strict && !self.modes.strict_order && !self.keep_all_units {
+        if !self.needs_every_row() && !by_event_name {
             let any: Vec<String> = self
                 .steps
                 .iter()
@@ -436,23 +483,24 @@ struct Rows {
 }
 
 /// Gives each distinct string a dense id.
+///
+/// Keys are 128-bit xxh3 hashes rather than the strings: the table stays compact and a
+/// lookup never follows a pointer to compare text. Two different ids colliding has a
+/// probability of about n²/2¹²⁹ (below 10⁻²⁴ for 100 million users).
 #[derive(Default)]
 struct Interner {
-    ids: datafusion::common::HashMap<String, u32>,
+    ids: datafusion::common::HashMap<u128, u32>,
     names: Vec<String>,
 }
 
 impl Interner {
     fn id(&mut self, name: &str) -> u32 {
         let next = self.names.len() as u32;
-        match self.ids.entry_ref(name) {
-            datafusion::common::hash_map::EntryRef::Occupied(entry) => *entry.get(),
-            datafusion::common::hash_map::EntryRef::Vacant(entry) => {
-                entry.insert(next);
-                self.names.push(name.to_owned());
-                next
-            }
-        }
+        let key = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
+        *self.ids.entry(key).or_insert_with(|| {
+            self.names.push(name.to_owned());
+            next
+        })
     }
 }
 
@@ -506,26 +554,49 @@ impl Rows {
         };
         let steps = query.steps.len();
         let exclusions = query.exclusions.len();
+        let event_names = query.event_names();
+        // Rows meeting no step matter to strict funnels (they break chains) and, for
+        // per-session output, to know every session.
+        let keep_stepless_rows = query.order == StepOrder::Strict
+            || query.modes.strict_order
+            || (query.keep_all_units && query.count_by == CountBy::Sessions);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             let user = Text::of(batch.column(0))?;
             let session = Text::of(batch.column(1))?;
             let ts = batch.column(2).as_primitive::<Int64Type>();
-            let flags = |offset: usize, count: usize| -> Vec<u32> {
-                let mut masks = vec![0u32; batch.num_rows()];
-                for bit in 0..count {
-                    let column = batch.column(offset + bit).as_boolean();
-                    for (mask, value) in masks.iter_mut().zip(column.iter()) {
-                        if value == Some(true) {
-                            *mask |= 1 << bit;
+            let (step_masks, exclusion_masks, hold_offset) = match &event_names {
+                Some(names) => {
+                    let event_type = Text::of(batch.column(3))?;
+                    let mut step_masks = vec![0u32; batch.num_rows()];
+                    let mut exclusion_masks = vec![0u32; batch.num_rows()];
+                    for row in 0..batch.num_rows() {
+                        if let Some(name) = event_type.get(row)
+                            && let Some((_, steps, exclusions)) =
+                                names.iter().find(|(known, _, _)| known == name)
+                        {
+                            step_masks[row] = *steps;
+                            exclusion_masks[row] = *exclusions;
                         }
                     }
+                    (step_masks, exclusion_masks, 4)
                 }
-                masks
+                None => {
+                    let flags = |offset: usize, count: usize| -> Vec<u32> {
+                        let mut masks = vec![0u32; batch.num_rows()];
+                        for bit in 0..count {
+                            let column = batch.column(offset + bit).as_boolean();
+                            for (mask, value) in masks.iter_mut().zip(column.iter()) {
+                                if value == Some(true) {
+                                    *mask |= 1 << bit;
+                                }
+                            }
+                        }
+                        masks
+                    };
+                    (flags(3, steps), flags(3 + steps, exclusions), 3 + steps + exclusions)
+                }
             };
-            let step_masks = flags(3, steps);
-            let exclusion_masks = flags(3 + steps, exclusions);
-            let hold_offset = 3 + steps + exclusions;
             let hold_columns: Vec<Text> = (0..query.hold.len())
                 .map(|index| Text::of(batch.column(hold_offset + index)))
                 .collect::<Result<_>>()?;
@@ -539,7 +610,12 @@ impl Rows {
                 if ts.is_null(row) {
                     continue;
                 }
-                rows.user.push(users.id(user_id));
+                let user_id = users.id(user_id);
+                if step_masks[row] == 0 && exclusion_masks[row] == 0 && !keep_stepless_rows {
+                    // The user is known (for per-unit output); the row changes nothing.
+                    continue;
+                }
+                rows.user.push(user_id);
                 rows.ts.push(ts.value(row));
                 rows.steps.push(step_masks[row]);
                 // The optional columns are only filled when the query uses them.
@@ -697,10 +773,15 @@ fn evaluate_counting_unit(
     user: u32,
     session: u32,
 ) -> Vec<Outcome> {
+    if unit_rows.is_empty() {
+        // A user known from rows that meet no step: level 0, listed for per-unit output.
+        return if query.keep_all_units {
+            vec![Outcome { user, session, level: 0, excluded: false, chain: None }]
+        } else {
+            Vec::new()
+        };
+    }
     if query.count_by != CountBy::Totals {
-        if unit_rows.is_empty() {
-            return Vec::new();
-        }
         return vec![evaluate_unit(query, rows, unit_rows, user, session, false)];
     }
     let mut outcomes = Vec::new();
@@ -718,7 +799,7 @@ fn evaluate_counting_unit(
             None => break,
         }
     }
-    if outcomes.is_empty() && query.keep_all_units && !unit_rows.is_empty() {
+    if outcomes.is_empty() && query.keep_all_units {
         outcomes.push(Outcome { user, session, level: 0, excluded: false, chain: None });
     }
     outcomes
@@ -762,7 +843,10 @@ fn evaluate_unit(
         }
     }
     let mut level = best.map_or(0, |chain| level_of(query, &chain));
-    if query.is_clickhouse_exact() {
+    // In the default mode the chain evaluator is ClickHouse's rule itself (a test and
+    // the chDB comparison check it); the modes change the rule, so they run ClickHouse's
+    // code.
+    if query.is_clickhouse_exact() && query.has_modes() {
         let spec =
             FunnelSpec::new(query.window_micros as u64, steps, query.modes).expect("validated");
         let events: Vec<funnel::Event> = unit_rows

@@ -491,10 +491,24 @@ struct Rows {
 struct Interner {
     ids: datafusion::common::HashMap<u128, u32>,
     names: Vec<String>,
+    /// The id given last: lake files are sorted by user, so the next row is most
+    /// often the same user.
+    last: Option<u32>,
 }
 
 impl Interner {
     fn id(&mut self, name: &str) -> u32 {
+        if let Some(last) = self.last
+            && self.names[last as usize] == name
+        {
+            return last;
+        }
+        let id = self.lookup(name);
+        self.last = Some(id);
+        id
+    }
+
+    fn lookup(&mut self, name: &str) -> u32 {
         let next = self.names.len() as u32;
         let key = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
         *self.ids.entry(key).or_insert_with(|| {
@@ -758,10 +772,13 @@ fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
     slices
         .into_par_iter()
         .zip(unit_keys.into_par_iter())
-        .flat_map_iter(|(unit_rows, (user, session))| {
-            unit_rows.sort_by_key(|row| rows.ts[*row as usize]);
-            evaluate_counting_unit(query, rows, unit_rows, user, session)
+        .map_init(Scratch::default, |scratch, (unit_rows, (user, session))| {
+            if !unit_rows.is_sorted_by_key(|row| rows.ts[*row as usize]) {
+                unit_rows.sort_by_key(|row| rows.ts[*row as usize]);
+            }
+            evaluate_counting_unit(query, rows, unit_rows, user, session, scratch)
         })
+        .flatten_iter()
         .collect()
 }
 
@@ -772,6 +789,7 @@ fn evaluate_counting_unit(
     unit_rows: &[u32],
     user: u32,
     session: u32,
+    scratch: &mut Scratch,
 ) -> Vec<Outcome> {
     if unit_rows.is_empty() {
         // A user known from rows that meet no step: level 0, listed for per-unit output.
@@ -782,7 +800,7 @@ fn evaluate_counting_unit(
         };
     }
     if query.count_by != CountBy::Totals {
-        return vec![evaluate_unit(query, rows, unit_rows, user, session, false)];
+        return vec![evaluate_unit(query, rows, unit_rows, user, session, false, scratch)];
     }
     let mut outcomes = Vec::new();
     let mut cursor = 0;
@@ -790,7 +808,7 @@ fn evaluate_counting_unit(
         unit_rows[cursor..].iter().position(|row| rows.steps[*row as usize] & 1 != 0)
     {
         let journey = &unit_rows[cursor + offset..];
-        let outcome = evaluate_unit(query, rows, journey, user, session, true);
+        let outcome = evaluate_unit(query, rows, journey, user, session, true, scratch);
         let end = outcome.chain.map_or(rows.ts[journey[0] as usize], |chain| chain.last);
         outcomes.push(outcome);
         // The next journey starts with a step 1 after this one ended.
@@ -814,6 +832,7 @@ fn evaluate_unit(
     user: u32,
     session: u32,
     single_start: bool,
+    scratch: &mut Scratch,
 ) -> Outcome {
     let steps = query.steps.len();
     let mut best: Option<Chain> = None;
@@ -823,7 +842,7 @@ fn evaluate_unit(
         }
     };
     if query.hold.is_empty() {
-        if let Some(chain) = best_chain(query, rows, unit_rows, single_start) {
+        if let Some(chain) = best_chain(query, rows, unit_rows, single_start, scratch) {
             better(chain, &mut best);
         }
     } else {
@@ -837,7 +856,7 @@ fn evaluate_unit(
             }
         }
         for (_, members) in &groups {
-            if let Some(chain) = best_chain(query, rows, members, single_start) {
+            if let Some(chain) = best_chain(query, rows, members, single_start, scratch) {
                 better(chain, &mut best);
             }
         }
@@ -873,11 +892,12 @@ fn best_chain(
     rows: &Rows,
     stream: &[u32],
     single_start: bool,
+    scratch: &mut Scratch,
 ) -> Option<Chain> {
     match query.order {
         StepOrder::Any => best_chain_any_order(query, rows, stream, single_start),
         StepOrder::Ordered | StepOrder::Strict => {
-            best_chain_ordered(query, rows, stream, single_start)
+            best_chain_ordered(query, rows, stream, single_start, scratch)
         }
     }
 }
@@ -887,6 +907,7 @@ fn best_chain_ordered(
     rows: &Rows,
     stream: &[u32],
     single_start: bool,
+    scratch: &mut Scratch,
 ) -> Option<Chain> {
     let steps = query.steps.len();
     let strict = query.order == StepOrder::Strict;
@@ -894,7 +915,8 @@ fn best_chain_ordered(
     // entries by (time, step), so that of two rows at the same time the earlier step
     // counts first; strict funnels go row by row, and a row meeting no step is an entry
     // too, since it breaks chains.
-    let mut entries: Vec<(i64, u8, u32)> = Vec::with_capacity(stream.len());
+    let Scratch { entries, slots, moved } = scratch;
+    entries.clear();
     for &row in stream {
         let index = row as usize;
         let mask = rows.steps[index];
@@ -908,12 +930,17 @@ fn best_chain_ordered(
         }
     }
     if !strict {
-        entries.sort_by_key(|(ts, step, _)| (*ts, *step));
+        // Rows come sorted by time; only ties between rows can be out of step order.
+        if !entries.is_sorted_by_key(|(ts, step, _)| (*ts, *step)) {
+            entries.sort_by_key(|(ts, step, _)| (*ts, *step));
+        }
     }
     // slots[p]: the chain most recently moved to "next expected step is p", as
     // ClickHouse's `events_timestamp` keeps one (first, last) pair per level.
-    let mut slots: Vec<Option<Chain>> = vec![None; steps + 1];
-    let mut moved: Vec<Option<Chain>> = vec![None; steps + 1];
+    slots.clear();
+    slots.resize(steps + 1, None);
+    moved.clear();
+    moved.resize(steps + 1, None);
     let mut best: Option<Chain> = None;
     let mut started = false;
     for (position, &(ts, step, row)) in entries.iter().enumerate() {
@@ -940,10 +967,22 @@ fn best_chain_ordered(
         let row_ends = entries.get(position + 1).is_none_or(|next| next.2 != row);
         if strict && row_ends {
             // Only the chains this row moved survive it.
-            slots = std::mem::replace(&mut moved, vec![None; steps + 1]);
+            std::mem::swap(slots, moved);
+            moved.fill(None);
         }
     }
     best
+}
+
+/// Buffers reused from one unit to the next on each worker thread.
+#[derive(Default)]
+struct Scratch {
+    /// `(time, step, row)` entries of one stream.
+    entries: Vec<(i64, u8, u32)>,
+    /// Per level, the chain most recently moved there.
+    slots: Vec<Option<Chain>>,
+    /// Strict funnels: the chains the current row moved.
+    moved: Vec<Option<Chain>>,
 }
 
 /// The step of an entry for a row that meets no step.

@@ -491,24 +491,10 @@ struct Rows {
 struct Interner {
     ids: datafusion::common::HashMap<u128, u32>,
     names: Vec<String>,
-    /// The id given last: lake files are sorted by user, so the next row is most
-    /// often the same user.
-    last: Option<u32>,
 }
 
 impl Interner {
     fn id(&mut self, name: &str) -> u32 {
-        if let Some(last) = self.last
-            && self.names[last as usize] == name
-        {
-            return last;
-        }
-        let id = self.lookup(name);
-        self.last = Some(id);
-        id
-    }
-
-    fn lookup(&mut self, name: &str) -> u32 {
         let next = self.names.len() as u32;
         let key = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
         *self.ids.entry(key).or_insert_with(|| {
@@ -540,6 +526,29 @@ impl Text {
         match self {
             Text::Plain(array) => (!array.is_null(row)).then(|| array.value(row)),
             Text::View(array) => (!array.is_null(row)).then(|| array.value(row)),
+        }
+    }
+
+    /// Whether two non-null rows hold the same string. For views of up to 12 bytes
+    /// (stored inline) and for views of the same bytes in a buffer, comparing the
+    /// 16-byte views is enough.
+    fn same(&self, a: usize, b: usize) -> bool {
+        if self.is_null(a) || self.is_null(b) {
+            return false;
+        }
+        match self {
+            Text::Plain(array) => array.value(a) == array.value(b),
+            Text::View(array) => {
+                let views = array.views();
+                views[a] == views[b] || array.value(a) == array.value(b)
+            }
+        }
+    }
+
+    fn is_null(&self, row: usize) -> bool {
+        match self {
+            Text::Plain(array) => array.is_null(row),
+            Text::View(array) => array.is_null(row),
         }
     }
 }
@@ -619,12 +628,21 @@ impl Rows {
                 .as_ref()
                 .map(|_| Text::of(batch.column(hold_offset + query.hold.len())))
                 .transpose()?;
+            // Lake files are sorted by user, so most rows repeat the previous row's user:
+            // that is checked on the array itself before asking the interner.
+            let mut previous: Option<(usize, u32)> = None;
             for row in 0..batch.num_rows() {
-                let Some(user_id) = user.get(row) else { continue };
                 if ts.is_null(row) {
                     continue;
                 }
-                let user_id = users.id(user_id);
+                let user_id = match previous {
+                    Some((previous_row, id)) if user.same(previous_row, row) => id,
+                    _ => {
+                        let Some(name) = user.get(row) else { continue };
+                        users.id(name)
+                    }
+                };
+                previous = Some((row, user_id));
                 if step_masks[row] == 0 && exclusion_masks[row] == 0 && !keep_stepless_rows {
                     // The user is known (for per-unit output); the row changes nothing.
                     continue;
@@ -955,7 +973,7 @@ fn best_chain_ordered(
                 Some(Chain::started(row, ts))
             }
         } else {
-            predecessor(query, &slots, step, ts).map(|chain| chain.extended(step, row, ts))
+            predecessor(query, slots, step, ts).map(|chain| chain.extended(step, row, ts))
         };
         if let Some(candidate) = candidate {
             slots[step + 1] = Some(candidate);

@@ -418,3 +418,63 @@ async fn correlation_finds_the_event_that_goes_with_converting() {
     // Step event types are not candidates.
     assert!(result.success.iter().chain(&result.failure).all(|c| c.name != "purchase"));
 }
+
+#[tokio::test]
+async fn user_ids_read_as_string_views_long_or_short() {
+    // Parquet strings arrive as views; long ids live in a buffer, short ones inline. Two
+    // users whose long ids share a 12-byte prefix must stay apart.
+    use arrow::array::StringViewArray;
+    let users = [
+        "customer-0000000000000001",
+        "customer-0000000000000001",
+        "customer-0000000000000002",
+        "customer-0000000000000002",
+        "short",
+        "short",
+    ];
+    let types = ["view", "purchase", "view", "search", "view", "purchase"];
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("user_id", DataType::Utf8View, false),
+        Field::new("session_id", DataType::Utf8, false),
+        Field::new(
+            "event_time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("event_type", DataType::Utf8View, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringViewArray::from_iter_values(users)),
+            Arc::new(StringArray::from_iter_values(users.map(|_| "s"))),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(
+                    (0..6).map(|minute| minute * 60_000_000),
+                )
+                .with_timezone("UTC"),
+            ),
+            Arc::new(StringViewArray::from_iter_values(types)),
+        ],
+    )
+    .unwrap();
+    let context = SessionContext::new();
+    context
+        .register_table("events", Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()))
+        .unwrap();
+    let mut query = query(&["view", "purchase"], "1h");
+    query.keep_all_units = true;
+    let (result, mut levels) = funnels::run(&context, &query, true).await.unwrap();
+    levels.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    let levels: Vec<(&str, Option<u8>)> =
+        levels.iter().map(|unit| (unit.user_id.as_str(), unit.level)).collect();
+    assert_eq!(
+        levels,
+        [
+            ("customer-0000000000000001", Some(2)),
+            ("customer-0000000000000002", Some(1)),
+            ("short", Some(2))
+        ]
+    );
+    assert_eq!(result.units, 3);
+}

@@ -449,8 +449,26 @@ pub async fn run(
 ) -> Result<(FunnelResult, Vec<UnitLevel>)> {
     query.validate()?;
     let sql = query.sql();
-    let stream = context.sql(&sql).await?.execute_stream().await?;
-    let rows = Rows::read(query, stream).await?;
+    // Each partition is read on its own task (parsing, matching steps and interning
+    // users in parallel); the partial columns are then merged.
+    let frame = context.sql(&sql).await?;
+    let task_context = frame.task_ctx();
+    let plan = frame.create_physical_plan().await?;
+    let streams =
+        datafusion::physical_plan::execute_stream_partitioned(plan, Arc::new(task_context))?;
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|stream| {
+            let query = query.clone();
+            tokio::spawn(async move { Rows::read(&query, stream).await })
+        })
+        .collect();
+    let mut parts = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let part = task.await.map_err(|error| AnalyticsError::Internal(error.to_string()))?;
+        parts.push(part?);
+    }
+    let rows = Rows::merge(parts);
     let outcomes = evaluate(query, &rows);
     let result = summarise(query, &rows, &outcomes, sql);
     let units = if per_unit {
@@ -491,17 +509,45 @@ struct Rows {
 struct Interner {
     ids: datafusion::common::HashMap<u128, u32>,
     names: Vec<String>,
+    /// The key of each name, so that merging interners does not hash again.
+    keys: Vec<u128>,
 }
 
 impl Interner {
     fn id(&mut self, name: &str) -> u32 {
-        let next = self.names.len() as u32;
         let key = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
+        let next = self.names.len() as u32;
         *self.ids.entry(key).or_insert_with(|| {
             self.names.push(name.to_owned());
+            self.keys.push(key);
             next
         })
     }
+
+    /// Takes over every name of another interner; returns its ids mapped to ours.
+    fn absorb(&mut self, other: Interner) -> Vec<u32> {
+        other
+            .names
+            .into_iter()
+            .zip(other.keys)
+            .map(|(name, key)| {
+                let next = self.names.len() as u32;
+                *self.ids.entry(key).or_insert_with(|| {
+                    self.names.push(name);
+                    self.keys.push(key);
+                    next
+                })
+            })
+            .collect()
+    }
+}
+
+/// What one partition's reader produced: its rows, with ids of its own interners.
+struct PartialRows {
+    rows: Rows,
+    users: Interner,
+    sessions: Interner,
+    breakdowns: Interner,
 }
 
 /// A string column as read (DataFusion reads Parquet strings as views), without copying
@@ -558,7 +604,7 @@ impl Rows {
     async fn read(
         query: &FunnelQuery,
         mut stream: datafusion::physical_plan::SendableRecordBatchStream,
-    ) -> Result<Self> {
+    ) -> Result<PartialRows> {
         use futures::StreamExt as _;
         let mut users = Interner::default();
         let mut sessions = Interner::default();
@@ -665,13 +711,54 @@ impl Rows {
                 }
             }
         }
+        Ok(PartialRows { rows, users, sessions, breakdowns })
+    }
+
+    /// Concatenates partitions' rows under one set of ids, freeing each part once copied.
+    fn merge(parts: Vec<PartialRows>) -> Rows {
+        let total: usize = parts.iter().map(|part| part.rows.len()).sum();
+        let capacity = |used: bool| if used { total } else { 0 };
+        let has = |column: fn(&Rows) -> usize| parts.iter().any(|part| column(&part.rows) > 0);
+        let mut merged = Rows {
+            user: Vec::with_capacity(total),
+            session: Vec::with_capacity(capacity(has(|rows| rows.session.len()))),
+            ts: Vec::with_capacity(total),
+            steps: Vec::with_capacity(total),
+            exclusions: Vec::with_capacity(capacity(has(|rows| rows.exclusions.len()))),
+            hold: Vec::with_capacity(capacity(has(|rows| rows.hold.len()))),
+            breakdown: Vec::with_capacity(capacity(has(|rows| rows.breakdown.len()))),
+            user_names: Vec::new(),
+            session_names: Vec::new(),
+            breakdown_names: Vec::new(),
+        };
+        let mut users = Interner::default();
+        let mut sessions = Interner::default();
+        let mut breakdowns = Interner::default();
+        for part in parts {
+            let user_ids = users.absorb(part.users);
+            let session_ids = sessions.absorb(part.sessions);
+            let breakdown_ids = breakdowns.absorb(part.breakdowns);
+            let rows = part.rows;
+            merged.user.extend(rows.user.iter().map(|user| user_ids[*user as usize]));
+            merged
+                .session
+                .extend(rows.session.iter().map(|session| session_ids[*session as usize]));
+            merged
+                .breakdown
+                .extend(rows.breakdown.iter().map(|value| breakdown_ids[*value as usize]));
+            merged.ts.extend_from_slice(&rows.ts);
+            merged.steps.extend_from_slice(&rows.steps);
+            merged.exclusions.extend_from_slice(&rows.exclusions);
+            merged.hold.extend_from_slice(&rows.hold);
+        }
         if sessions.names.is_empty() {
+            // Counting users: every unit has the empty session.
             sessions.id("");
         }
-        rows.user_names = users.names;
-        rows.session_names = sessions.names;
-        rows.breakdown_names = breakdowns.names;
-        Ok(rows)
+        merged.user_names = users.names;
+        merged.session_names = sessions.names;
+        merged.breakdown_names = breakdowns.names;
+        merged
     }
 
     fn len(&self) -> usize {

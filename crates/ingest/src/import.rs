@@ -523,7 +523,7 @@ impl DayCleaner {
         let Some((date, staged)) = self.staging.pop_first_day()? else {
             return Ok(None);
         };
-        let (batch, counts) = clean_day(staged, already_in_lake, &mut self.state, &self.options)?;
+        let (batch, counts) = clean_day(&staged, already_in_lake, &mut self.state, &self.options)?;
         self.summary.add_day(date, &counts);
         Ok(Some((date, batch)))
     }

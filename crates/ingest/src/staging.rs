@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{Array, Date32Array, RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
+use arrow::compute::take_record_batch;
 use chrono::NaiveDate;
 use events::column;
 
@@ -111,8 +111,8 @@ impl Staging {
         self.days.keys().map(|&d| date_from_days(d)).collect()
     }
 
-    /// Removes and returns the earliest day's events as one batch.
-    pub fn pop_first_day(&mut self) -> Result<Option<(NaiveDate, RecordBatch)>> {
+    /// Removes and returns the earliest day's events, as staged batches.
+    pub fn pop_first_day(&mut self) -> Result<Option<(NaiveDate, Vec<RecordBatch>)>> {
         let Some((day, mut buffer)) = self.days.pop_first() else {
             return Ok(None);
         };
@@ -126,8 +126,7 @@ impl Staging {
             }
             let _ = std::fs::remove_file(path);
         }
-        let batch = concat_batches(&staging_schema(), &buffer.batches)?;
-        Ok(Some((date_from_days(day), batch)))
+        Ok(Some((date_from_days(day), buffer.batches)))
     }
 }
 

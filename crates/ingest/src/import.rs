@@ -14,7 +14,7 @@ use crate::batch::EventBatchBuilder;
 use crate::clean::{CleanOptions, DayCounts, SessionState, clean_day};
 use crate::error::{IngestError, Result};
 use crate::format::{Format, detect, first_line_is_header};
-use crate::parse::{ParseOptions, RowParser};
+use crate::parse::{ParseOptions, RowParser, Strings};
 use crate::records::{Chunk, ChunkReader, Delimiter, next_record, split_fields};
 use crate::reject::{Rejection, RowError};
 use crate::staging::Staging;
@@ -124,6 +124,7 @@ fn parse_chunk(
     let mut builder = EventBatchBuilder::default();
     let mut rejections = Vec::new();
     let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(16);
+    let mut strings = Strings::default();
     let mut read = 0;
     let mut line = chunk.first_line;
     let mut position = 0;
@@ -161,12 +162,15 @@ fn parse_chunk(
                     } else {
                         split_fields(text, delimiter, quoting, &mut fields)
                     };
-                    split.and_then(|()| parser.parse(&fields, options))
+                    split.and_then(|()| parser.parse(&fields, options, &mut strings))
                 }
             }
         };
         match outcome {
-            Ok(event) => builder.push(&event, Some(source)),
+            Ok(event) => {
+                builder.push(&event, Some(source));
+                strings.recycle(event);
+            }
             Err(mut error) => {
                 if span.at_eof_without_newline {
                     error.message =
@@ -418,6 +422,7 @@ impl Importer {
                 );
             }
             let mut builder = EventBatchBuilder::default();
+            let mut strings = Strings::default();
             for row in 0..batch.num_rows() {
                 row_number += 1;
                 let fields: Vec<Cow<'_, str>> = columns
@@ -425,8 +430,11 @@ impl Importer {
                     .map(|c| Cow::Borrowed(if c.is_valid(row) { c.value(row) } else { "" }))
                     .collect();
                 summary.read += 1;
-                match parser.parse(&fields, &self.options.parse) {
-                    Ok(event) => builder.push(&event, Some(&source)),
+                match parser.parse(&fields, &self.options.parse, &mut strings) {
+                    Ok(event) => {
+                        builder.push(&event, Some(&source));
+                        strings.recycle(event);
+                    }
                     Err(error) => {
                         let raw = serde_json::to_string(
                             &header.iter().zip(&fields).collect::<BTreeMap<_, _>>(),

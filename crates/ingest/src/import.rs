@@ -531,6 +531,8 @@ impl DayCleaner {
         let Some((date, staged)) = self.staging.pop_first_day()? else {
             return Ok(None);
         };
+        // Making room for cleaning may have spilled more.
+        self.summary.spilled_bytes = self.staging.spilled_bytes;
         let (batch, counts) = clean_day(&staged, already_in_lake, &mut self.state, &self.options)?;
         self.summary.add_day(date, &counts);
         Ok(Some((date, batch)))

@@ -23,6 +23,7 @@ use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::kernel::{Action, Add, StructType};
 use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{DeltaTable, DeltaTableError};
@@ -187,6 +188,9 @@ impl Lake {
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(256 * 1024))
+            // Every event id is distinct: a dictionary would only cost time
+            // until the writer gives up on it.
+            .set_column_dictionary_enabled(ColumnPath::from(column::EVENT_ID), false)
             .build();
         let writer = RecordBatchWriter::for_table(&self.table)?.with_writer_properties(properties);
         Ok(Appender {

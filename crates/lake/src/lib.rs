@@ -280,6 +280,9 @@ pub struct EraseReport {
     pub version: u64,
 }
 
+/// What a write in flight hands back: the writer, and the files it finished.
+type WriteDone = (RecordBatchWriter, Vec<Add>);
+
 /// An open append: each batch is written to Parquet files of its own while
 /// the caller prepares the next one, and one commit makes them all visible at
 /// once.
@@ -287,8 +290,7 @@ pub struct Appender<'a> {
     lake: &'a mut Lake,
     /// The writer, while no write is in flight.
     writer: Option<RecordBatchWriter>,
-    /// The write in flight, which hands the writer back with the files it finished.
-    in_flight: Option<tokio::task::JoinHandle<Result<(RecordBatchWriter, Vec<Add>)>>>,
+    in_flight: Option<tokio::task::JoinHandle<Result<WriteDone>>>,
     adds: Vec<Add>,
     rows: u64,
 }

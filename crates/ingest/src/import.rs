@@ -313,29 +313,50 @@ impl Importer {
         let mut pending = vec![(first, usize::from(has_header))];
         let mut next_line =
             pending[0].0.first_line + memchr::memchr_iter(b'\n', &pending[0].0.data).count() as u64;
-        loop {
-            let mut finished = pending.last().is_some_and(|(c, _)| c.last);
-            while pending.len() < parallel && !finished {
+        let mut finished = pending[0].0.last;
+        let mut read_round = |reader: &mut ChunkReader<std::fs::File>,
+                              pending: &mut Vec<(Chunk, usize)>,
+                              finished: &mut bool|
+         -> Result<()> {
+            while pending.len() < parallel && !*finished {
                 match reader.next_chunk().map_err(|e| IngestError::io(path, e))? {
                     Some(mut chunk) => {
                         chunk.first_line = next_line;
                         next_line += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
-                        finished = chunk.last;
+                        *finished = chunk.last;
                         pending.push((chunk, 0));
                     }
-                    None => finished = true,
+                    None => *finished = true,
                 }
             }
-            if pending.is_empty() {
-                break;
-            }
-            let parsed: Vec<Parsed> = pending
-                .par_iter()
-                .map(|(chunk, skip)| {
-                    parse_chunk(chunk, *skip, &parser, dialect, &self.options.parse, &source)
-                })
-                .collect();
-            pending.clear();
+            Ok(())
+        };
+        read_round(&mut reader, &mut pending, &mut finished)?;
+        // Each round parses its chunks while the previous round's batches are
+        // staged (and perhaps spilled) and the next round's chunks are read,
+        // so the parse workers do not wait for that serial part.
+        let mut parsed_before: Vec<RecordBatch> = Vec::new();
+        let parse_options = &self.options.parse;
+        while !pending.is_empty() {
+            let round = std::mem::take(&mut pending);
+            let staging = &mut self.staging;
+            let (parsed, staged_and_read) = rayon::join(
+                || {
+                    round
+                        .par_iter()
+                        .map(|(chunk, skip)| {
+                            parse_chunk(chunk, *skip, &parser, dialect, parse_options, &source)
+                        })
+                        .collect::<Vec<Parsed>>()
+                },
+                || -> Result<()> {
+                    for batch in parsed_before.drain(..) {
+                        staging.push(batch)?;
+                    }
+                    read_round(&mut reader, &mut pending, &mut finished)
+                },
+            );
+            staged_and_read?;
             for part in parsed {
                 summary.read += part.read;
                 summary.parsed += part.batch.num_rows() as u64;
@@ -348,12 +369,12 @@ impl Importer {
                         .or_default() += 1;
                     quarantine(rejection).map_err(|e| IngestError::io("quarantine", e))?;
                 }
-                self.staging.push(part.batch)?;
+                parsed_before.push(part.batch);
             }
             progress(reader.bytes_read);
-            if finished {
-                break;
-            }
+        }
+        for batch in parsed_before {
+            self.staging.push(batch)?;
         }
         summary.bytes = reader.bytes_read;
         self.summary.read += summary.read;

@@ -63,40 +63,52 @@ impl Event {
     /// Two rows that agree on every field are the same event (an exact
     /// duplicate); any differing field gives a different id.
     pub fn content_id(&self) -> String {
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        let mut field = |bytes: &[u8]| {
-            // Length-prefix each field so ("ab","c") and ("a","bc") differ.
-            hasher.update(&(bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
-        };
-        field(&self.event_time.timestamp_micros().to_le_bytes());
-        field(self.user_id.as_bytes());
-        field(self.event_type.as_str().as_bytes());
-        for text in [
-            &self.session_id,
-            &self.item_id,
-            &self.category_id,
-            &self.category,
-            &self.brand,
-            &self.currency,
-            &self.order_id,
-            &self.search_query,
-            &self.review_text,
-            &self.channel,
-            &self.device,
-            &self.country,
-        ] {
-            field(text.as_deref().unwrap_or("\u{0}").as_bytes());
+        format!("{:032x}", self.content_hash())
+    }
+
+    /// The 128-bit hash behind [`Event::content_id`], which is its hex form.
+    pub fn content_hash(&self) -> u128 {
+        thread_local! {
+            /// The hashed bytes, gathered so that they are hashed in one call
+            /// (the same digest as feeding them field by field, but faster).
+            static CONTENT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        for number in [self.price, self.rating] {
-            field(&number.map_or(u64::MAX, f64::to_bits).to_le_bytes());
-        }
-        field(&self.quantity.unwrap_or(i64::MIN).to_le_bytes());
-        for (key, value) in &self.properties {
-            field(key.as_bytes());
-            field(value.as_bytes());
-        }
-        format!("{:032x}", hasher.digest128())
+        CONTENT.with_borrow_mut(|content| {
+            content.clear();
+            let mut field = |bytes: &[u8]| {
+                // Length-prefix each field so ("ab","c") and ("a","bc") differ.
+                content.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+                content.extend_from_slice(bytes);
+            };
+            field(&self.event_time.timestamp_micros().to_le_bytes());
+            field(self.user_id.as_bytes());
+            field(self.event_type.as_str().as_bytes());
+            for text in [
+                &self.session_id,
+                &self.item_id,
+                &self.category_id,
+                &self.category,
+                &self.brand,
+                &self.currency,
+                &self.order_id,
+                &self.search_query,
+                &self.review_text,
+                &self.channel,
+                &self.device,
+                &self.country,
+            ] {
+                field(text.as_deref().unwrap_or("\u{0}").as_bytes());
+            }
+            for number in [self.price, self.rating] {
+                field(&number.map_or(u64::MAX, f64::to_bits).to_le_bytes());
+            }
+            field(&self.quantity.unwrap_or(i64::MIN).to_le_bytes());
+            for (key, value) in &self.properties {
+                field(key.as_bytes());
+                field(value.as_bytes());
+            }
+            xxhash_rust::xxh3::xxh3_128(content)
+        })
     }
 
     /// The UTC calendar date, which is the lake's partition.
@@ -232,6 +244,12 @@ mod tests {
     #[test]
     fn content_id_is_stable_and_sensitive_to_every_field() {
         let base = purchase();
+        // Lakes hold these ids: how they are computed must not change them.
+        assert_eq!(base.content_id(), "034724a1b640044e8942d053f651668b");
+        let mut with_properties = purchase();
+        with_properties.properties.insert("k".into(), "v".into());
+        with_properties.session_id = Some("s".into());
+        assert_eq!(with_properties.content_id(), "a59e75f6d7a02ec42a197735687aa216");
         assert_eq!(base.content_id(), purchase().content_id());
         assert_eq!(base.content_id().len(), 32);
         let mut other = purchase();

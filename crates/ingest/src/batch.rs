@@ -100,7 +100,7 @@ impl EventBatchBuilder {
     }
 
     pub fn push(&mut self, event: &Event, source_file: Option<&str>) {
-        self.event_id.append_value(event.content_id());
+        self.event_id.append_value(hex_id(event.content_hash()).as_str());
         self.event_time.append_value(event.event_time.timestamp_micros());
         self.event_date
             .append_value(event.event_date().num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE);
@@ -169,10 +169,37 @@ impl EventBatchBuilder {
 
 use chrono::Datelike as _;
 
+/// `format!("{id:032x}")` without the allocation: the hex form of a content id.
+struct HexId([u8; 32]);
+
+impl HexId {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
+}
+
+fn hex_id(id: u128) -> HexId {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 32];
+    for (position, digit) in text.iter_mut().enumerate() {
+        *digit = DIGITS[(id >> (124 - 4 * position)) as usize & 0xf];
+    }
+    HexId(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn hex_ids_are_the_content_ids() {
+        for id in [0, 1, 0xabc, u128::MAX, u128::MAX / 3, 1 << 127] {
+            assert_eq!(hex_id(id).as_str(), format!("{id:032x}"));
+        }
+        let event = Event { user_id: "u".into(), ..Event::default() };
+        assert_eq!(hex_id(event.content_hash()).as_str(), event.content_id());
+    }
 
     #[test]
     fn batches_have_the_staging_schema_and_lake_types() {

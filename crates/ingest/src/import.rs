@@ -14,7 +14,7 @@ use crate::batch::EventBatchBuilder;
 use crate::clean::{CleanOptions, DayCounts, SessionState, clean_day};
 use crate::error::{IngestError, Result};
 use crate::format::{Format, detect, first_line_is_header};
-use crate::parse::{ParseOptions, RowParser};
+use crate::parse::{ParseOptions, RowParser, Strings};
 use crate::records::{Chunk, ChunkReader, Delimiter, next_record, split_fields};
 use crate::reject::{Rejection, RowError};
 use crate::staging::Staging;
@@ -124,6 +124,7 @@ fn parse_chunk(
     let mut builder = EventBatchBuilder::default();
     let mut rejections = Vec::new();
     let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(16);
+    let mut strings = Strings::default();
     let mut read = 0;
     let mut line = chunk.first_line;
     let mut position = 0;
@@ -161,12 +162,15 @@ fn parse_chunk(
                     } else {
                         split_fields(text, delimiter, quoting, &mut fields)
                     };
-                    split.and_then(|()| parser.parse(&fields, options))
+                    split.and_then(|()| parser.parse(&fields, options, &mut strings))
                 }
             }
         };
         match outcome {
-            Ok(event) => builder.push(&event, Some(source)),
+            Ok(event) => {
+                builder.push(&event, Some(source));
+                strings.recycle(event);
+            }
             Err(mut error) => {
                 if span.at_eof_without_newline {
                     error.message =
@@ -309,29 +313,50 @@ impl Importer {
         let mut pending = vec![(first, usize::from(has_header))];
         let mut next_line =
             pending[0].0.first_line + memchr::memchr_iter(b'\n', &pending[0].0.data).count() as u64;
-        loop {
-            let mut finished = pending.last().is_some_and(|(c, _)| c.last);
-            while pending.len() < parallel && !finished {
+        let mut finished = pending[0].0.last;
+        let mut read_round = |reader: &mut ChunkReader<std::fs::File>,
+                              pending: &mut Vec<(Chunk, usize)>,
+                              finished: &mut bool|
+         -> Result<()> {
+            while pending.len() < parallel && !*finished {
                 match reader.next_chunk().map_err(|e| IngestError::io(path, e))? {
                     Some(mut chunk) => {
                         chunk.first_line = next_line;
                         next_line += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
-                        finished = chunk.last;
+                        *finished = chunk.last;
                         pending.push((chunk, 0));
                     }
-                    None => finished = true,
+                    None => *finished = true,
                 }
             }
-            if pending.is_empty() {
-                break;
-            }
-            let parsed: Vec<Parsed> = pending
-                .par_iter()
-                .map(|(chunk, skip)| {
-                    parse_chunk(chunk, *skip, &parser, dialect, &self.options.parse, &source)
-                })
-                .collect();
-            pending.clear();
+            Ok(())
+        };
+        read_round(&mut reader, &mut pending, &mut finished)?;
+        // Each round parses its chunks while the previous round's batches are
+        // staged (and perhaps spilled) and the next round's chunks are read,
+        // so the parse workers do not wait for that serial part.
+        let mut parsed_before: Vec<RecordBatch> = Vec::new();
+        let parse_options = &self.options.parse;
+        while !pending.is_empty() {
+            let round = std::mem::take(&mut pending);
+            let staging = &mut self.staging;
+            let (parsed, staged_and_read) = rayon::join(
+                || {
+                    round
+                        .par_iter()
+                        .map(|(chunk, skip)| {
+                            parse_chunk(chunk, *skip, &parser, dialect, parse_options, &source)
+                        })
+                        .collect::<Vec<Parsed>>()
+                },
+                || -> Result<()> {
+                    for batch in parsed_before.drain(..) {
+                        staging.push(batch)?;
+                    }
+                    read_round(&mut reader, &mut pending, &mut finished)
+                },
+            );
+            staged_and_read?;
             for part in parsed {
                 summary.read += part.read;
                 summary.parsed += part.batch.num_rows() as u64;
@@ -344,12 +369,12 @@ impl Importer {
                         .or_default() += 1;
                     quarantine(rejection).map_err(|e| IngestError::io("quarantine", e))?;
                 }
-                self.staging.push(part.batch)?;
+                parsed_before.push(part.batch);
             }
             progress(reader.bytes_read);
-            if finished {
-                break;
-            }
+        }
+        for batch in parsed_before {
+            self.staging.push(batch)?;
         }
         summary.bytes = reader.bytes_read;
         self.summary.read += summary.read;
@@ -418,6 +443,7 @@ impl Importer {
                 );
             }
             let mut builder = EventBatchBuilder::default();
+            let mut strings = Strings::default();
             for row in 0..batch.num_rows() {
                 row_number += 1;
                 let fields: Vec<Cow<'_, str>> = columns
@@ -425,8 +451,11 @@ impl Importer {
                     .map(|c| Cow::Borrowed(if c.is_valid(row) { c.value(row) } else { "" }))
                     .collect();
                 summary.read += 1;
-                match parser.parse(&fields, &self.options.parse) {
-                    Ok(event) => builder.push(&event, Some(&source)),
+                match parser.parse(&fields, &self.options.parse, &mut strings) {
+                    Ok(event) => {
+                        builder.push(&event, Some(&source));
+                        strings.recycle(event);
+                    }
                     Err(error) => {
                         let raw = serde_json::to_string(
                             &header.iter().zip(&fields).collect::<BTreeMap<_, _>>(),
@@ -523,7 +552,9 @@ impl DayCleaner {
         let Some((date, staged)) = self.staging.pop_first_day()? else {
             return Ok(None);
         };
-        let (batch, counts) = clean_day(staged, already_in_lake, &mut self.state, &self.options)?;
+        // Making room for cleaning may have spilled more.
+        self.summary.spilled_bytes = self.staging.spilled_bytes;
+        let (batch, counts) = clean_day(&staged, already_in_lake, &mut self.state, &self.options)?;
         self.summary.add_day(date, &counts);
         Ok(Some((date, batch)))
     }

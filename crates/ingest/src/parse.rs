@@ -141,19 +141,20 @@ impl Field {
         value: &str,
         options: &ParseOptions,
         seen_time: &mut bool,
+        strings: &mut Strings,
     ) -> Result<(), RowError> {
         let value = value.trim();
         if value.is_empty() {
             return Ok(());
         }
-        let text = || Some(value.to_string());
+        let mut text = || Some(strings.copy(value));
         match self {
             Field::EventTime => {
                 event.event_time = parse_time(value, &options.time_format, options.zone)
                     .ok_or_else(|| RowError::bad_timestamp(self.name(), value))?;
                 *seen_time = true;
             }
-            Field::UserId => event.user_id = value.to_string(),
+            Field::UserId => event.user_id = strings.copy(value),
             Field::SessionId => event.session_id = text(),
             Field::EventType => {
                 event.event_type = value.parse().map_err(|_| {
@@ -229,9 +230,51 @@ fn integer(field: &str, value: &str) -> Result<i64, RowError> {
         .ok_or_else(|| RowError::bad_number(field, value))
 }
 
-fn id(value: &str) -> Option<String> {
-    let value = value.trim();
-    (!value.is_empty()).then(|| value.to_string())
+/// Strings of the events parsed before, kept to hold the next rows' text, so
+/// that a parser allocates nothing per row once it has warmed up.
+#[derive(Debug, Default)]
+pub(crate) struct Strings {
+    spare: Vec<String>,
+}
+
+impl Strings {
+    /// `value` in a recycled string.
+    fn copy(&mut self, value: &str) -> String {
+        let mut text = self.spare.pop().unwrap_or_default();
+        text.push_str(value);
+        text
+    }
+
+    /// Trimmed `value`, or `None` when that is empty.
+    fn id(&mut self, value: &str) -> Option<String> {
+        let value = value.trim();
+        (!value.is_empty()).then(|| self.copy(value))
+    }
+
+    /// Takes back the strings of an event that is done with.
+    pub(crate) fn recycle(&mut self, event: Event) {
+        let optional = [
+            event.session_id,
+            event.item_id,
+            event.category_id,
+            event.category,
+            event.brand,
+            event.currency,
+            event.order_id,
+            event.search_query,
+            event.review_text,
+            event.channel,
+            event.device,
+            event.country,
+        ];
+        for mut text in std::iter::once(event.user_id).chain(optional.into_iter().flatten()) {
+            // Strings that grew unusually long are not kept, to bound the pool.
+            if self.spare.len() < 64 && text.capacity() <= 256 {
+                text.clear();
+                self.spare.push(text);
+            }
+        }
+    }
 }
 
 /// Generic columns: which canonical field each source column fills.
@@ -397,6 +440,7 @@ impl RowParser {
         &self,
         fields: &[Cow<'_, str>],
         options: &ParseOptions,
+        strings: &mut Strings,
     ) -> Result<Event, RowError> {
         let time = |field: &str, value: &str| {
             parse_time(value, &TimeFormat::Auto, options.zone)
@@ -408,22 +452,22 @@ impl RowParser {
                 Self::expect_columns(fields, 9)?;
                 event.event_time = time("event_time", &fields[0])?;
                 event.event_type = event_type(&fields[1])?;
-                event.item_id = id(&fields[2]);
-                event.category_id = id(&fields[3]);
-                event.category = id(&fields[4]);
-                event.brand = id(&fields[5]);
+                event.item_id = strings.id(&fields[2]);
+                event.category_id = strings.id(&fields[3]);
+                event.category = strings.id(&fields[4]);
+                event.brand = strings.id(&fields[5]);
                 if !fields[6].trim().is_empty() {
                     event.price = Some(number("price", fields[6].trim())?);
                 }
-                event.user_id = fields[7].trim().to_string();
-                event.session_id = id(&fields[8]);
+                event.user_id = strings.copy(fields[7].trim());
+                event.session_id = strings.id(&fields[8]);
                 event.quantity = matches!(event.event_type, EventType::Purchase).then_some(1);
             }
             RowParser::Taobao => {
                 Self::expect_columns(fields, 5)?;
                 event.user_id = fields[0].trim().to_string();
-                event.item_id = id(&fields[1]);
-                event.category_id = id(&fields[2]);
+                event.item_id = strings.id(&fields[1]);
+                event.category_id = strings.id(&fields[2]);
                 event.event_type = match fields[3].trim() {
                     "fav" => EventType::Custom("favorite".into()),
                     other => event_type(other)?,
@@ -438,8 +482,8 @@ impl RowParser {
                     .ok_or_else(|| RowError::bad_timestamp("timestamp", &fields[0]))?;
                 event.user_id = fields[1].trim().to_string();
                 event.event_type = event_type(&fields[2])?;
-                event.item_id = id(&fields[3]);
-                event.order_id = id(&fields[4]);
+                event.item_id = strings.id(&fields[3]);
+                event.order_id = strings.id(&fields[4]);
                 if event.event_type == EventType::Purchase {
                     // One transaction row is one item bought; prices are not published.
                     event.quantity = Some(1);
@@ -456,7 +500,7 @@ impl RowParser {
                     "" | "NA" => format!("anon:{session}"),
                     user => user.to_string(),
                 };
-                event.item_id = id(&fields[2]);
+                event.item_id = strings.id(&fields[2]);
                 let offset: i64 = fields[3]
                     .trim()
                     .parse()
@@ -474,7 +518,7 @@ impl RowParser {
                 }
                 event.session_id = Some(session.to_string());
                 event.user_id = format!("anon:{session}");
-                event.item_id = id(&fields[1]);
+                event.item_id = strings.id(&fields[1]);
                 event.event_time = parse_time(&fields[2], &TimeFormat::UnixSeconds, options.zone)
                     .ok_or_else(|| RowError::bad_timestamp("Time", &fields[2]))?;
                 event.event_type = EventType::View;
@@ -482,16 +526,16 @@ impl RowParser {
             RowParser::OnlineRetail(columns) => {
                 Self::expect_columns(fields, columns.width)?;
                 let invoice = fields[columns.invoice].trim();
-                event.order_id = id(invoice);
-                event.item_id = id(&fields[columns.stock_code]);
-                if let Some(description) = id(&fields[columns.description]) {
+                event.order_id = strings.id(invoice);
+                event.item_id = strings.id(&fields[columns.stock_code]);
+                if let Some(description) = strings.id(&fields[columns.description]) {
                     event.properties.insert("description".into(), description);
                 }
                 let quantity = integer("Quantity", fields[columns.quantity].trim())?;
                 event.event_time = time("InvoiceDate", &fields[columns.date])?;
                 event.price = Some(number("UnitPrice", fields[columns.price].trim())?);
                 event.user_id = fields[columns.customer].trim().trim_end_matches(".0").to_string();
-                event.country = id(&fields[columns.country]);
+                event.country = strings.id(&fields[columns.country]);
                 event.currency = Some("GBP".into());
                 // Cancellation invoices (`C…`) carry negative quantities: refunds.
                 if invoice.starts_with(['C', 'c']) {
@@ -524,7 +568,7 @@ impl RowParser {
                 }
                 let mut seen_time = false;
                 for (field, value) in map.fields.iter().zip(fields) {
-                    field.set(&mut event, value, options, &mut seen_time)?;
+                    field.set(&mut event, value, options, &mut seen_time, strings)?;
                 }
                 if !seen_time {
                     return Err(RowError::missing("event_time"));
@@ -549,7 +593,13 @@ impl RowParser {
                                 event.properties.insert(k.clone(), json_text(v));
                             }
                         }
-                        _ => field.set(&mut event, &json_text(value), options, &mut seen_time)?,
+                        _ => field.set(
+                            &mut event,
+                            &json_text(value),
+                            options,
+                            &mut seen_time,
+                            strings,
+                        )?,
                     }
                 }
                 if !seen_time {
@@ -578,4 +628,35 @@ fn event_type(text: &str) -> Result<EventType, RowError> {
     text.parse().map_err(|_| {
         RowError::new("bad_event_type", Some("event_type"), format!("invalid event type {text:?}"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_csv(parser: &RowParser, row: &str, strings: &mut Strings) -> Event {
+        let fields: Vec<Cow<'_, str>> = row.split(',').map(Cow::Borrowed).collect();
+        parser.parse(&fields, &ParseOptions::default(), strings).unwrap()
+    }
+
+    #[test]
+    fn recycled_strings_carry_nothing_into_the_next_row() {
+        let header: Vec<String> =
+            ["event_time", "user_id", "event_type", "item_id", "brand", "channel", "other"]
+                .map(String::from)
+                .to_vec();
+        let parser = RowParser::new(Format::Csv, Some(&header), &ParseOptions::default()).unwrap();
+        let rows = [
+            "2024-01-01T00:00:00Z,a-long-user-name,view,item-number-one,some brand,organic,x",
+            "2024-01-01T00:00:01Z,u2,add_to_cart,i2,,,",
+            "2024-01-01T00:00:02Z,u,view,i,,email,y",
+        ];
+        let mut warm = Strings::default();
+        for row in rows {
+            let event = parse_csv(&parser, row, &mut warm);
+            assert_eq!(event, parse_csv(&parser, row, &mut Strings::default()), "{row}");
+            warm.recycle(event);
+        }
+        assert!(!warm.spare.is_empty());
+    }
 }

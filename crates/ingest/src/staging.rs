@@ -3,14 +3,16 @@
 //!
 //! Architecture invariant: resident memory of the staging area stays below
 //! `memory_budget` plus one parsed chunk, whatever the input size; cleaning
-//! then loads one day at a time.
+//! then loads one day at a time, and before it does, other days are spilled
+//! until the staged days and the cleaning of this one fit the budget together.
+//! Only a day that alone exceeds the budget goes over it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{Array, Date32Array, RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
+use arrow::compute::take_record_batch;
 use chrono::NaiveDate;
 use events::column;
 
@@ -20,9 +22,17 @@ use crate::error::{IngestError, Result};
 #[derive(Debug, Default)]
 struct DayBuffer {
     batches: Vec<RecordBatch>,
+    /// Resident bytes.
     bytes: usize,
     spills: Vec<PathBuf>,
+    /// Bytes in `spills`, as they were in memory.
+    spilled: usize,
 }
+
+/// Cleaning a day holds, besides the day itself, about this many more copies
+/// of it: its sort columns, the cleaned day, and the previous day still being
+/// encoded by the lake.
+const CLEANING_COPIES: usize = 3;
 
 /// Parsed events grouped by their UTC date (days since the Unix epoch).
 #[derive(Debug)]
@@ -101,6 +111,7 @@ impl Staging {
         writer.finish()?;
         self.resident_bytes -= buffer.bytes;
         self.spilled_bytes += buffer.bytes as u64;
+        buffer.spilled += buffer.bytes;
         buffer.bytes = 0;
         buffer.spills.push(path);
         Ok(())
@@ -111,12 +122,20 @@ impl Staging {
         self.days.keys().map(|&d| date_from_days(d)).collect()
     }
 
-    /// Removes and returns the earliest day's events as one batch.
-    pub fn pop_first_day(&mut self) -> Result<Option<(NaiveDate, RecordBatch)>> {
+    /// Removes and returns the earliest day's events, as staged batches.
+    ///
+    /// Other days are spilled first as far as needed to keep what cleaning
+    /// this day holds within the memory budget, so that memory during
+    /// cleaning, like memory during reading, does not grow with the input.
+    pub fn pop_first_day(&mut self) -> Result<Option<(NaiveDate, Vec<RecordBatch>)>> {
         let Some((day, mut buffer)) = self.days.pop_first() else {
             return Ok(None);
         };
         self.resident_bytes -= buffer.bytes;
+        let cleaning = (buffer.bytes + buffer.spilled) * (1 + CLEANING_COPIES);
+        while self.resident_bytes > 0 && self.resident_bytes + cleaning > self.memory_budget {
+            self.spill_largest()?;
+        }
         for path in &buffer.spills {
             let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
             let reader =
@@ -126,8 +145,7 @@ impl Staging {
             }
             let _ = std::fs::remove_file(path);
         }
-        let batch = concat_batches(&staging_schema(), &buffer.batches)?;
-        Ok(Some((date_from_days(day), batch)))
+        Ok(Some((date_from_days(day), buffer.batches)))
     }
 }
 
@@ -149,4 +167,48 @@ fn date_column(batch: &RecordBatch) -> Arc<Date32Array> {
 
 pub(crate) fn date_from_days(days: i32) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(days + 719_163).expect("dates come from valid timestamps")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    /// A batch of `events` events on day `day` of March 2024.
+    fn day_batch(day: u32, events: usize) -> RecordBatch {
+        let mut builder = crate::EventBatchBuilder::default();
+        let time = chrono::Utc.with_ymd_and_hms(2024, 3, day, 12, 0, 0).unwrap();
+        for i in 0..events {
+            let event = events::Event {
+                event_time: time,
+                user_id: format!("user-{i}"),
+                ..events::Event::default()
+            };
+            builder.push(&event, None);
+        }
+        builder.finish()
+    }
+
+    #[test]
+    fn popping_a_day_spills_other_days_to_make_room_for_cleaning_it() {
+        let spill_dir = tempfile::tempdir().unwrap();
+        let day_bytes = day_batch(1, 1000).get_array_memory_size();
+        // Room for the three days, but not for cleaning one of them beside the others.
+        let mut staging = Staging::new(spill_dir.path().join("spill"), 4 * day_bytes);
+        for day in 1..=3 {
+            staging.push(day_batch(day, 1000)).unwrap();
+        }
+        assert_eq!(staging.spilled_bytes, 0);
+        let (date, batches) = staging.pop_first_day().unwrap().unwrap();
+        assert_eq!(date.to_string(), "2024-03-01");
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1000);
+        assert!(staging.spilled_bytes > 0, "the other days went to disk");
+        assert_eq!(staging.resident_bytes, 0);
+        for expected in ["2024-03-02", "2024-03-03"] {
+            let (date, batches) = staging.pop_first_day().unwrap().unwrap();
+            assert_eq!(date.to_string(), expected);
+            assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1000);
+        }
+        assert!(staging.pop_first_day().unwrap().is_none());
+    }
 }

@@ -105,8 +105,8 @@ pub async fn import_with(
         if let Some((_, batch)) = cleaner.next_day(&already_in_lake)?
             && batch.num_rows() > 0
         {
+            // Writes in the background while the next day is cleaned.
             appender.write(batch).await?;
-            appender.flush().await?;
         }
         done += 1;
         progress(ImportProgress::Writing { done, days: days.len() });

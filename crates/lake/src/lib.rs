@@ -23,6 +23,7 @@ use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::kernel::{Action, Add, StructType};
 use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{DeltaTable, DeltaTableError};
@@ -188,9 +189,18 @@ impl Lake {
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(256 * 1024))
+            // Every event id is distinct: a dictionary would only cost time
+            // until the writer gives up on it.
+            .set_column_dictionary_enabled(ColumnPath::from(column::EVENT_ID), false)
             .build();
         let writer = RecordBatchWriter::for_table(&self.table)?.with_writer_properties(properties);
-        Ok(Appender { lake: self, writer, adds: Vec::new(), rows: 0 })
+        Ok(Appender {
+            lake: self,
+            writer: Some(writer),
+            in_flight: None,
+            adds: Vec::new(),
+            rows: 0,
+        })
     }
 
     /// Deletes every event of one user, then vacuums so the old files that
@@ -271,27 +281,55 @@ pub struct EraseReport {
     pub version: u64,
 }
 
-/// An open append: batches are written to Parquet files as they come, and
-/// one commit makes them all visible at once.
+/// What a write in flight hands back: the writer, and the files it finished.
+type WriteDone = (RecordBatchWriter, Vec<Add>);
+
+/// An open append: each batch is written to Parquet files of its own while
+/// the caller prepares the next one, and one commit makes them all visible at
+/// once.
 pub struct Appender<'a> {
     lake: &'a mut Lake,
-    writer: RecordBatchWriter,
+    /// The writer, while no write is in flight.
+    writer: Option<RecordBatchWriter>,
+    in_flight: Option<tokio::task::JoinHandle<Result<WriteDone>>>,
     adds: Vec<Add>,
     rows: u64,
 }
 
 impl Appender<'_> {
-    /// Writes a batch in the lake schema. Call [`Appender::flush`] between days
-    /// to bound the writer's buffers.
+    /// Starts writing a batch in the lake schema, in the background, as files
+    /// of its own (one per partition), and returns once the previous batch is
+    /// written: at most one batch is in flight, which bounds memory while
+    /// encoding overlaps with whatever the caller does next.
+    ///
+    /// Encoding Parquet is CPU work, so it runs on the blocking pool, not on
+    /// the runtime's workers.
     pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        self.flush().await?;
+        let mut writer = self.writer.take().ok_or_else(|| {
+            LakeError::Internal("an earlier write failed; the append cannot go on".into())
+        })?;
         self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).await?;
+        let runtime = tokio::runtime::Handle::current();
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            runtime.block_on(async move {
+                writer.write(batch).await?;
+                let adds = writer.flush().await?;
+                Ok((writer, adds))
+            })
+        }));
         Ok(())
     }
 
-    /// Finishes the open files (not yet visible).
+    /// Waits for the write in flight to finish its files (not yet visible).
     pub async fn flush(&mut self) -> Result<()> {
-        self.adds.extend(self.writer.flush().await?);
+        if let Some(in_flight) = self.in_flight.take() {
+            let (writer, adds) = in_flight
+                .await
+                .map_err(|e| LakeError::Internal(format!("the Parquet writer failed: {e}")))??;
+            self.writer = Some(writer);
+            self.adds.extend(adds);
+        }
         Ok(())
     }
 

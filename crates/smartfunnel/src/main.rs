@@ -20,6 +20,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The import frees and reallocates day-sized Arrow buffers on several
+/// threads; glibc's allocator keeps much of that memory (its per-thread
+/// arenas and moving mmap threshold), so peak memory grew with the input
+/// size. mimalloc returns it and reuses it (docs/benchmarks.md, `import`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An intelligent marketing funnel for online shops: import behaviour
 /// events into an embedded Delta Lake, query them, and report.
 #[derive(Debug, Parser)]

@@ -240,6 +240,23 @@ fn condition_masks(conditions: &[ArrayRef], rows: usize) -> DfResult<Vec<u32>> {
     Ok(masks)
 }
 
+/// Calls `add(timestamp, mask)` for every row of a batch with a timestamp.
+fn add_rows(
+    time: &TimeArgument,
+    timestamps: &ArrayRef,
+    conditions: &[ArrayRef],
+    mut add: impl FnMut(u64, u32),
+) -> DfResult<()> {
+    let timestamps = time.values(timestamps)?;
+    let masks = condition_masks(conditions, timestamps.len())?;
+    for (timestamp, mask) in timestamps.into_iter().zip(masks) {
+        if let Some(timestamp) = timestamp {
+            add(timestamp, mask);
+        }
+    }
+    Ok(())
+}
+
 /// `(timestamp, mask)` rows as the two list columns of an intermediate state.
 fn rows_state(rows: &[funnel::Event]) -> Vec<ScalarValue> {
     let timestamps = UInt64Array::from_iter_values(rows.iter().map(|row| row.timestamp));
@@ -383,14 +400,10 @@ struct WindowFunnelAccumulator {
 
 impl Accumulator for WindowFunnelAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        let timestamps = self.time.values(&values[1])?;
-        let masks = condition_masks(&values[2..2 + self.conditions], timestamps.len())?;
-        for (timestamp, mask) in timestamps.into_iter().zip(masks) {
-            if let Some(timestamp) = timestamp {
-                self.state.add(timestamp, mask);
-            }
-        }
-        Ok(())
+        let conditions = &values[2..2 + self.conditions];
+        add_rows(&self.time, &values[1], conditions, |timestamp, mask| {
+            self.state.add(timestamp, mask)
+        })
     }
 
     fn evaluate(&mut self) -> DfResult<ScalarValue> {
@@ -587,14 +600,9 @@ struct SequenceAccumulator {
 
 impl Accumulator for SequenceAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        let timestamps = self.time.values(&values[1])?;
-        let masks = condition_masks(&values[2..], timestamps.len())?;
-        for (timestamp, mask) in timestamps.into_iter().zip(masks) {
-            if let Some(timestamp) = timestamp {
-                self.state.add(timestamp, mask);
-            }
-        }
-        Ok(())
+        add_rows(&self.time, &values[1], &values[2..], |timestamp, mask| {
+            self.state.add(timestamp, mask)
+        })
     }
 
     fn evaluate(&mut self) -> DfResult<ScalarValue> {

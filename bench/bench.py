@@ -1457,7 +1457,17 @@ def render_header(m: dict) -> str:
     )
 
 
+def section_key(ctx: Ctx, b: Benchmark) -> str:
+    """The doc section a run writes: timed runs at a size other than the default
+    get their own section (`funnel-100M`), so a 100M run does not replace the 10M one."""
+    if not b.timed or ctx.quick or ctx.events == FULL_EVENTS:
+        return b.name
+    millions = ctx.events / 1_000_000
+    return f"{b.name}-{millions:g}M"
+
+
 def render_section(ctx: Ctx, b: Benchmark, outcome: Outcome) -> str:
+    key = section_key(ctx, b)
     m = ctx.machine
     meta = (f"Run {m['date']} on commit `{short_commit(m)}`, {m['usable_cpus']} cores. "
             f"Reproduce: `{ctx.rerun_command(b.name)}`"
@@ -1465,8 +1475,8 @@ def render_section(ctx: Ctx, b: Benchmark, outcome: Outcome) -> str:
                if b.timed else ""))
     quick = ("\n\n> [!NOTE]\n> Quick run (small input): a smoke test, not a benchmark result."
              if ctx.quick and b.timed else "")
-    return (f"<!-- bench:begin {b.name} -->\n## `{b.name}` — {b.title}\n\n{b.summary}\n\n"
-            f"{meta}{quick}\n\n{outcome.body_md.rstrip()}\n\n<!-- bench:end {b.name} -->\n")
+    return (f"<!-- bench:begin {key} -->\n## `{key}` — {b.title}\n\n{b.summary}\n\n"
+            f"{meta}{quick}\n\n{outcome.body_md.rstrip()}\n\n<!-- bench:end {key} -->\n")
 
 
 def update_doc(path: Path, machine: dict, new_sections: dict[str, str]) -> None:
@@ -1580,7 +1590,8 @@ def main(argv: list[str]) -> int:
                           "rerun": ctx.rerun_command(name)},
                "machine": machine, "passed": outcome.passed, **outcome.raw}
         atomic_write(work / f"results-{name}.json", json.dumps(raw, indent=2, default=str) + "\n")
-        sections[name] = render_section(ctx, b, outcome)
+        key = section_key(ctx, b)
+        sections[key] = render_section(ctx, b, outcome)
         if not outcome.passed:
             failed.append(name)
         log(f"== {name}: {'done' if outcome.passed else 'CHECK FAILED (recorded)'}")

@@ -20,12 +20,14 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, ListArray, UInt32Array, UInt64Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, ListArray, UInt8Array, UInt32Array, UInt64Array,
+};
 use arrow::datatypes::{DataType, Field, FieldRef, TimeUnit, UInt32Type, UInt64Type};
 use datafusion::common::{DataFusionError, Result as DfResult, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Literal;
@@ -337,6 +339,28 @@ impl WindowFunnel {
         check_conditions(name, &types[2..2 + conditions], 1)?;
         Ok(WindowFunnelArguments { time: TimeArgument::of(name, &types[1])?, conditions })
     }
+
+    /// The checked argument layout and the funnel the literal parameters describe.
+    fn spec(args: &AccumulatorArgs) -> DfResult<(WindowFunnelArguments, FunnelSpec)> {
+        let name = Self::NAME;
+        let types: Vec<DataType> =
+            args.expr_fields.iter().map(|field| field.data_type().clone()).collect();
+        let layout = Self::layout(&types)?;
+        let window = layout.time.duration(name, literal(name, "the window", &args.exprs[0])?)?;
+        let mut mode_names = Vec::new();
+        for expr in &args.exprs[2 + layout.conditions..] {
+            let value = literal(name, "a mode", expr)?;
+            let Some(text) = string_literal(value) else {
+                return plan_err!("{name}: a mode must be a string, not {value}");
+            };
+            mode_names.extend(text.split(',').map(str::trim).filter(|mode| !mode.is_empty()));
+        }
+        let modes = Modes::from_options(mode_names)
+            .map_err(|error| DataFusionError::Plan(format!("{name}: {error}")))?;
+        let spec = FunnelSpec::new(window, layout.conditions, modes)
+            .map_err(|error| DataFusionError::Plan(format!("{name}: {error}")))?;
+        Ok((layout, spec))
+    }
 }
 
 impl AggregateUDFImpl for WindowFunnel {
@@ -362,27 +386,28 @@ impl AggregateUDFImpl for WindowFunnel {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
-        let name = Self::NAME;
-        let types: Vec<DataType> =
-            args.expr_fields.iter().map(|field| field.data_type().clone()).collect();
-        let layout = Self::layout(&types)?;
-        let window = layout.time.duration(name, literal(name, "the window", &args.exprs[0])?)?;
-        let mut mode_names = Vec::new();
-        for expr in &args.exprs[2 + layout.conditions..] {
-            let value = literal(name, "a mode", expr)?;
-            let Some(text) = string_literal(value) else {
-                return plan_err!("{name}: a mode must be a string, not {value}");
-            };
-            mode_names.extend(text.split(',').map(str::trim).filter(|mode| !mode.is_empty()));
-        }
-        let modes = Modes::from_options(mode_names)
-            .map_err(|error| DataFusionError::Plan(format!("{name}: {error}")))?;
-        let spec = FunnelSpec::new(window, layout.conditions, modes)
-            .map_err(|error| DataFusionError::Plan(format!("{name}: {error}")))?;
+        let (layout, spec) = Self::spec(&args)?;
         Ok(Box::new(WindowFunnelAccumulator {
             time: layout.time,
             conditions: layout.conditions,
             state: spec.state(),
+        }))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> DfResult<Box<dyn GroupsAccumulator>> {
+        let (layout, spec) = Self::spec(&args)?;
+        Ok(Box::new(WindowFunnelGroups {
+            time: layout.time,
+            conditions: layout.conditions,
+            spec,
+            groups: Vec::new(),
         }))
     }
 
@@ -420,6 +445,121 @@ impl Accumulator for WindowFunnelAccumulator {
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
         merge_rows_state(states, |timestamp, mask| self.state.add(timestamp, mask))
+    }
+}
+
+/// `window_funnel` for many groups at once (`GROUP BY user_id`): one row list per group
+/// instead of one boxed accumulator per group.
+#[derive(Debug)]
+struct WindowFunnelGroups {
+    time: TimeArgument,
+    conditions: usize,
+    spec: FunnelSpec,
+    groups: Vec<Vec<funnel::Event>>,
+}
+
+impl WindowFunnelGroups {
+    /// Keeps a row as `FunnelState::add` does: only the steps' bits, and only rows
+    /// meeting a step unless `strict_order` needs the others.
+    fn push(&mut self, group: usize, timestamp: u64, mask: u32) {
+        let steps = self.spec.steps();
+        let mask = mask & if steps >= 32 { u32::MAX } else { (1 << steps) - 1 };
+        if mask != 0 || self.spec.modes().strict_order {
+            self.groups[group].push(funnel::Event::new(timestamp, mask));
+        }
+    }
+}
+
+impl GroupsAccumulator for WindowFunnelGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> DfResult<()> {
+        self.groups.resize_with(total_num_groups, Vec::new);
+        let timestamps = self.time.values(&values[1])?;
+        let masks = condition_masks(&values[2..2 + self.conditions], timestamps.len())?;
+        for (row, (timestamp, mask)) in timestamps.into_iter().zip(masks).enumerate() {
+            let selected =
+                opt_filter.is_none_or(|filter| filter.is_valid(row) && filter.value(row));
+            if let (true, Some(timestamp)) = (selected, timestamp) {
+                self.push(group_indices[row], timestamp, mask);
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> DfResult<ArrayRef> {
+        let groups = emit_to.take_needed(&mut self.groups);
+        Ok(Arc::new(UInt8Array::from_iter_values(groups.iter().map(|rows| self.spec.level(rows)))))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> DfResult<Vec<ArrayRef>> {
+        let groups = emit_to.take_needed(&mut self.groups);
+        let timestamps = ListArray::from_iter_primitive::<UInt64Type, _, _>(
+            groups.iter().map(|rows| Some(rows.iter().map(|row| Some(row.timestamp)))),
+        );
+        let masks = ListArray::from_iter_primitive::<UInt32Type, _, _>(
+            groups.iter().map(|rows| Some(rows.iter().map(|row| Some(row.mask)))),
+        );
+        Ok(vec![Arc::new(timestamps), Arc::new(masks)])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> DfResult<()> {
+        self.groups.resize_with(total_num_groups, Vec::new);
+        let (Some(timestamps), Some(masks)) = (values.first(), values.get(1)) else {
+            return exec_err!("funnel state has {} columns, expected 2", values.len());
+        };
+        let timestamps = timestamps.as_list::<i32>();
+        let masks = masks.as_list::<i32>();
+        for (row, group) in group_indices.iter().enumerate() {
+            if timestamps.is_null(row) {
+                continue;
+            }
+            let row_timestamps = timestamps.value(row);
+            let row_masks = masks.value(row);
+            let row_timestamps = row_timestamps.as_primitive::<UInt64Type>();
+            let row_masks = row_masks.as_primitive::<UInt32Type>();
+            for (timestamp, mask) in row_timestamps.values().iter().zip(row_masks.values()) {
+                self.push(*group, *timestamp, *mask);
+            }
+        }
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> DfResult<Vec<ArrayRef>> {
+        // Every input row becomes a one-row state (or an empty one for a row that is
+        // filtered out, has no timestamp, or would not be kept).
+        let mut rows = Self {
+            time: self.time,
+            conditions: self.conditions,
+            spec: self.spec,
+            groups: vec![Vec::new(); values[1].len()],
+        };
+        let group_indices: Vec<usize> = (0..values[1].len()).collect();
+        rows.update_batch(values, &group_indices, opt_filter, values[1].len())?;
+        rows.state(EmitTo::All)
+    }
+
+    fn size(&self) -> usize {
+        size_of_val(self)
+            + self.groups.capacity() * size_of::<Vec<funnel::Event>>()
+            + self
+                .groups
+                .iter()
+                .map(|rows| rows.capacity() * size_of::<funnel::Event>())
+                .sum::<usize>()
     }
 }
 

@@ -138,7 +138,7 @@ pub async fn add_funnel_sections(
         ))
         .table(sql_table);
 
-    // Breakdown by channel, last touch.
+    // Breakdown by the channel of the view that started the funnel (first touch).
     let mut by_channel = purchase_funnel()?;
     by_channel.breakdown = Some(Breakdown {
         expression: "channel".into(),

@@ -136,12 +136,8 @@ async fn correlate_registered(
         filters.push(format!("e.event_time < TIMESTAMP '{}'", to.format("%Y-%m-%dT%H:%M:%S%.6fZ")));
     }
     // The steps' own event types say nothing new about conversion.
-    let step_names: Vec<String> = query
-        .steps
-        .iter()
-        .filter(|step| step.predicate == format!("event_type = {}", sql_string(&step.label)))
-        .map(|step| sql_string(&step.label))
-        .collect();
+    let step_names: Vec<String> =
+        query.steps.iter().filter_map(|step| step.event_name()).map(sql_string).collect();
     let mut event_filters = filters.clone();
     if !step_names.is_empty() {
         event_filters.push(format!("e.event_type NOT IN ({})", step_names.join(", ")));

@@ -65,9 +65,20 @@ impl FunnelStep {
 impl FunnelStep {
     /// The event type this step matches, when it is a bare event name.
     pub fn event_name(&self) -> Option<&str> {
-        (self.predicate == format!("event_type = {}", sql_string(&self.label)))
-            .then_some(self.label.as_str())
+        bare_event_name(&self.label, &self.predicate)
     }
+}
+
+impl Exclusion {
+    /// The event type this exclusion matches, when it is a bare event name.
+    pub fn event_name(&self) -> Option<&str> {
+        bare_event_name(&self.label, &self.predicate)
+    }
+}
+
+/// `label` when `predicate` is what [`FunnelStep::parse`] makes of a bare event name.
+fn bare_event_name<'a>(label: &'a str, predicate: &str) -> Option<&'a str> {
+    (predicate == format!("event_type = {}", sql_string(label))).then_some(label)
 }
 
 fn is_event_name(text: &str) -> bool {
@@ -296,10 +307,7 @@ impl FunnelQuery {
             add(step.event_name()?, 1 << index, 0);
         }
         for (index, exclusion) in self.exclusions.iter().enumerate() {
-            let name = (exclusion.predicate
-                == format!("event_type = {}", sql_string(&exclusion.label)))
-            .then_some(exclusion.label.as_str())?;
-            add(name, 0, 1 << index);
+            add(exclusion.event_name()?, 0, 1 << index);
         }
         Some(names)
     }

@@ -20,9 +20,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, ListArray, UInt8Array, UInt32Array, UInt64Array,
-};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, ListArray, UInt8Array};
 use arrow::datatypes::{DataType, Field, FieldRef, TimeUnit, UInt32Type, UInt64Type};
 use datafusion::common::{DataFusionError, Result as DfResult, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -242,35 +240,44 @@ fn condition_masks(conditions: &[ArrayRef], rows: usize) -> DfResult<Vec<u32>> {
     Ok(masks)
 }
 
-/// Calls `add(timestamp, mask)` for every row of a batch with a timestamp.
+/// Calls `add(row, timestamp, mask)` for every row of a batch with a timestamp.
 fn add_rows(
     time: &TimeArgument,
     timestamps: &ArrayRef,
     conditions: &[ArrayRef],
-    mut add: impl FnMut(u64, u32),
+    mut add: impl FnMut(usize, u64, u32),
 ) -> DfResult<()> {
     let timestamps = time.values(timestamps)?;
     let masks = condition_masks(conditions, timestamps.len())?;
-    for (timestamp, mask) in timestamps.into_iter().zip(masks) {
+    for (row, (timestamp, mask)) in timestamps.into_iter().zip(masks).enumerate() {
         if let Some(timestamp) = timestamp {
-            add(timestamp, mask);
+            add(row, timestamp, mask);
         }
     }
     Ok(())
 }
 
-/// `(timestamp, mask)` rows as the two list columns of an intermediate state.
-fn rows_state(rows: &[funnel::Event]) -> Vec<ScalarValue> {
-    let timestamps = UInt64Array::from_iter_values(rows.iter().map(|row| row.timestamp));
-    let masks = UInt32Array::from_iter_values(rows.iter().map(|row| row.mask));
-    vec![
-        ScalarValue::List(Arc::new(ListArray::from_iter_primitive::<UInt64Type, _, _>([Some(
-            timestamps.iter(),
-        )]))),
-        ScalarValue::List(Arc::new(ListArray::from_iter_primitive::<UInt32Type, _, _>([Some(
-            masks.iter(),
-        )]))),
+/// Groups' `(timestamp, mask)` rows as the two list columns of an intermediate state,
+/// one list per group.
+fn rows_state_arrays<'a>(
+    groups: impl Iterator<Item = &'a [funnel::Event]> + Clone,
+) -> [ListArray; 2] {
+    [
+        ListArray::from_iter_primitive::<UInt64Type, _, _>(
+            groups.clone().map(|rows| Some(rows.iter().map(|row| Some(row.timestamp)))),
+        ),
+        ListArray::from_iter_primitive::<UInt32Type, _, _>(
+            groups.map(|rows| Some(rows.iter().map(|row| Some(row.mask)))),
+        ),
     ]
+}
+
+/// One group's rows as the scalar intermediate state of an [`Accumulator`].
+fn rows_state(rows: &[funnel::Event]) -> Vec<ScalarValue> {
+    rows_state_arrays(std::iter::once(rows))
+        .into_iter()
+        .map(|list| ScalarValue::List(Arc::new(list)))
+        .collect()
 }
 
 fn rows_state_fields(name: &str) -> Vec<FieldRef> {
@@ -288,8 +295,8 @@ fn rows_state_fields(name: &str) -> Vec<FieldRef> {
     ]
 }
 
-/// Calls `add(timestamp, mask)` for every row of merged intermediate states.
-fn merge_rows_state(states: &[ArrayRef], mut add: impl FnMut(u64, u32)) -> DfResult<()> {
+/// Calls `add(state_row, timestamp, mask)` for every row of merged intermediate states.
+fn merge_rows_state(states: &[ArrayRef], mut add: impl FnMut(usize, u64, u32)) -> DfResult<()> {
     let (Some(timestamps), Some(masks)) = (states.first(), states.get(1)) else {
         return exec_err!("funnel state has {} columns, expected 2", states.len());
     };
@@ -304,7 +311,7 @@ fn merge_rows_state(states: &[ArrayRef], mut add: impl FnMut(u64, u32)) -> DfRes
         let group_timestamps = group_timestamps.as_primitive::<UInt64Type>();
         let group_masks = group_masks.as_primitive::<UInt32Type>();
         for (timestamp, mask) in group_timestamps.values().iter().zip(group_masks.values()) {
-            add(*timestamp, *mask);
+            add(group, *timestamp, *mask);
         }
     }
     Ok(())
@@ -426,7 +433,7 @@ struct WindowFunnelAccumulator {
 impl Accumulator for WindowFunnelAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
         let conditions = &values[2..2 + self.conditions];
-        add_rows(&self.time, &values[1], conditions, |timestamp, mask| {
+        add_rows(&self.time, &values[1], conditions, |_, timestamp, mask| {
             self.state.add(timestamp, mask)
         })
     }
@@ -444,7 +451,7 @@ impl Accumulator for WindowFunnelAccumulator {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        merge_rows_state(states, |timestamp, mask| self.state.add(timestamp, mask))
+        merge_rows_state(states, |_, timestamp, mask| self.state.add(timestamp, mask))
     }
 }
 
@@ -455,19 +462,7 @@ struct WindowFunnelGroups {
     time: TimeArgument,
     conditions: usize,
     spec: FunnelSpec,
-    groups: Vec<Vec<funnel::Event>>,
-}
-
-impl WindowFunnelGroups {
-    /// Keeps a row as `FunnelState::add` does: only the steps' bits, and only rows
-    /// meeting a step unless `strict_order` needs the others.
-    fn push(&mut self, group: usize, timestamp: u64, mask: u32) {
-        let steps = self.spec.steps();
-        let mask = mask & if steps >= 32 { u32::MAX } else { (1 << steps) - 1 };
-        if mask != 0 || self.spec.modes().strict_order {
-            self.groups[group].push(funnel::Event::new(timestamp, mask));
-        }
-    }
+    groups: Vec<FunnelState>,
 }
 
 impl GroupsAccumulator for WindowFunnelGroups {
@@ -478,33 +473,25 @@ impl GroupsAccumulator for WindowFunnelGroups {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> DfResult<()> {
-        self.groups.resize_with(total_num_groups, Vec::new);
-        let timestamps = self.time.values(&values[1])?;
-        let masks = condition_masks(&values[2..2 + self.conditions], timestamps.len())?;
-        for (row, (timestamp, mask)) in timestamps.into_iter().zip(masks).enumerate() {
-            let selected =
-                opt_filter.is_none_or(|filter| filter.is_valid(row) && filter.value(row));
-            if let (true, Some(timestamp)) = (selected, timestamp) {
-                self.push(group_indices[row], timestamp, mask);
+        let spec = self.spec;
+        self.groups.resize_with(total_num_groups, || spec.state());
+        let conditions = &values[2..2 + self.conditions];
+        add_rows(&self.time, &values[1], conditions, |row, timestamp, mask| {
+            if opt_filter.is_none_or(|filter| filter.is_valid(row) && filter.value(row)) {
+                self.groups[group_indices[row]].add(timestamp, mask);
             }
-        }
-        Ok(())
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> DfResult<ArrayRef> {
         let groups = emit_to.take_needed(&mut self.groups);
-        Ok(Arc::new(UInt8Array::from_iter_values(groups.iter().map(|rows| self.spec.level(rows)))))
+        Ok(Arc::new(UInt8Array::from_iter_values(groups.iter().map(FunnelState::finish))))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> DfResult<Vec<ArrayRef>> {
         let groups = emit_to.take_needed(&mut self.groups);
-        let timestamps = ListArray::from_iter_primitive::<UInt64Type, _, _>(
-            groups.iter().map(|rows| Some(rows.iter().map(|row| Some(row.timestamp)))),
-        );
-        let masks = ListArray::from_iter_primitive::<UInt32Type, _, _>(
-            groups.iter().map(|rows| Some(rows.iter().map(|row| Some(row.mask)))),
-        );
-        Ok(vec![Arc::new(timestamps), Arc::new(masks)])
+        let arrays = rows_state_arrays(groups.iter().map(FunnelState::rows));
+        Ok(arrays.into_iter().map(|list| Arc::new(list) as ArrayRef).collect())
     }
 
     fn merge_batch(
@@ -513,25 +500,11 @@ impl GroupsAccumulator for WindowFunnelGroups {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> DfResult<()> {
-        self.groups.resize_with(total_num_groups, Vec::new);
-        let (Some(timestamps), Some(masks)) = (values.first(), values.get(1)) else {
-            return exec_err!("funnel state has {} columns, expected 2", values.len());
-        };
-        let timestamps = timestamps.as_list::<i32>();
-        let masks = masks.as_list::<i32>();
-        for (row, group) in group_indices.iter().enumerate() {
-            if timestamps.is_null(row) {
-                continue;
-            }
-            let row_timestamps = timestamps.value(row);
-            let row_masks = masks.value(row);
-            let row_timestamps = row_timestamps.as_primitive::<UInt64Type>();
-            let row_masks = row_masks.as_primitive::<UInt32Type>();
-            for (timestamp, mask) in row_timestamps.values().iter().zip(row_masks.values()) {
-                self.push(*group, *timestamp, *mask);
-            }
-        }
-        Ok(())
+        let spec = self.spec;
+        self.groups.resize_with(total_num_groups, || spec.state());
+        merge_rows_state(values, |row, timestamp, mask| {
+            self.groups[group_indices[row]].add(timestamp, mask)
+        })
     }
 
     fn convert_to_state(
@@ -545,7 +518,7 @@ impl GroupsAccumulator for WindowFunnelGroups {
             time: self.time,
             conditions: self.conditions,
             spec: self.spec,
-            groups: vec![Vec::new(); values[1].len()],
+            groups: vec![self.spec.state(); values[1].len()],
         };
         let group_indices: Vec<usize> = (0..values[1].len()).collect();
         rows.update_batch(values, &group_indices, opt_filter, values[1].len())?;
@@ -554,12 +527,8 @@ impl GroupsAccumulator for WindowFunnelGroups {
 
     fn size(&self) -> usize {
         size_of_val(self)
-            + self.groups.capacity() * size_of::<Vec<funnel::Event>>()
-            + self
-                .groups
-                .iter()
-                .map(|rows| rows.capacity() * size_of::<funnel::Event>())
-                .sum::<usize>()
+            + self.groups.capacity() * size_of::<FunnelState>()
+            + self.groups.iter().map(|state| size_of_val(state.rows())).sum::<usize>()
     }
 }
 
@@ -740,7 +709,7 @@ struct SequenceAccumulator {
 
 impl Accumulator for SequenceAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        add_rows(&self.time, &values[1], &values[2..], |timestamp, mask| {
+        add_rows(&self.time, &values[1], &values[2..], |_, timestamp, mask| {
             self.state.add(timestamp, mask)
         })
     }
@@ -771,6 +740,6 @@ impl Accumulator for SequenceAccumulator {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        merge_rows_state(states, |timestamp, mask| self.state.add(timestamp, mask))
+        merge_rows_state(states, |_, timestamp, mask| self.state.add(timestamp, mask))
     }
 }

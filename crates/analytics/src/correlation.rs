@@ -18,7 +18,7 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::Result;
-use crate::funnels::{FunnelQuery, UnitLevel, sql_identifier, sql_string};
+use crate::funnels::{FunnelQuery, UnitLevel, sql_identifier, sql_string, timestamp_literal};
 
 /// What to correlate.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,11 +129,10 @@ async fn correlate_registered(
         filters.push("NOT e.is_bot".into());
     }
     if let Some(from) = query.from {
-        filters
-            .push(format!("e.event_time >= TIMESTAMP '{}'", from.format("%Y-%m-%dT%H:%M:%S%.6fZ")));
+        filters.push(format!("e.event_time >= {}", timestamp_literal(from)));
     }
     if let Some(to) = query.to {
-        filters.push(format!("e.event_time < TIMESTAMP '{}'", to.format("%Y-%m-%dT%H:%M:%S%.6fZ")));
+        filters.push(format!("e.event_time < {}", timestamp_literal(to)));
     }
     // The steps' own event types say nothing new about conversion.
     let step_names: Vec<String> =

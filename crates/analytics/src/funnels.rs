@@ -379,7 +379,8 @@ impl FunnelQuery {
     }
 }
 
-fn timestamp_literal(time: DateTime<Utc>) -> String {
+/// A SQL timestamp literal, UTC, microsecond precision.
+pub(crate) fn timestamp_literal(time: DateTime<Utc>) -> String {
     format!("TIMESTAMP '{}'", time.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
 }
 

@@ -428,3 +428,23 @@ fn funnel_on_the_rees46_sample_agrees_with_sql_window_funnel() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unit"));
 }
+
+#[test]
+fn a_closed_stdout_stops_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let sample = data("rees46_multicat_sample/2019-Oct-sample.csv");
+    assert!(smartfunnel(&["import", "--lake", path(&lake), "-q", path(&sample)]).status.success());
+    // Like `smartfunnel sql … | head -0`: the reader is gone before anything is written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smartfunnel"))
+        .args(["sql", "--lake", path(&lake), "SELECT * FROM events"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}

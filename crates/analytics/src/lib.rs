@@ -11,6 +11,8 @@
 //!   and resurrected, and counts those who went dormant.
 //! - [`rfm`](rfm()) scores customers on recency, frequency and monetary value and
 //!   names their segment.
+//! - [`journeys`](journeys()) gives each user's latest events before a cut-off as
+//!   tokens, the input of sequence models.
 //!
 //! Every analysis takes a [`SessionContext`](datafusion::prelude::SessionContext) in
 //! which the table `events` (the lake schema of the `events` crate) is registered,
@@ -26,6 +28,7 @@ pub mod udaf;
 pub mod calendar;
 pub mod cohort_retention;
 mod columns;
+pub mod journeys;
 pub mod lifecycle;
 pub mod paths;
 pub mod rfm;
@@ -35,6 +38,7 @@ pub use cohort_retention::{
     Cohort, RetentionCell, RetentionMatrix, RetentionSpec, cohort_retention,
 };
 pub use error::{AnalyticsError, Result};
+pub use journeys::{Journey, JourneySpec, JourneyStep, journeys};
 pub use lifecycle::{Lifecycle, LifecyclePeriod, LifecycleSpec, lifecycle};
 pub use paths::{
     PATH_END, PATH_OTHER, PATH_START, PathCount, PathDirection, PathLink, PathNode, PathSpec,

@@ -2,6 +2,7 @@ mod funnels;
 mod udaf;
 
 mod cohort_retention;
+mod journeys;
 mod lifecycle;
 mod paths;
 mod rfm;
@@ -18,13 +19,15 @@ use datafusion::prelude::SessionContext;
 use events::column;
 
 /// The lake columns the analyses read; the table is the lake schema cut down to these.
-const TABLE_COLUMNS: [&str; 10] = [
+const TABLE_COLUMNS: [&str; 12] = [
     column::EVENT_ID,
     column::EVENT_TIME,
     column::EVENT_DATE,
     column::USER_ID,
     column::SESSION_ID,
     column::EVENT_TYPE,
+    column::ITEM_ID,
+    column::CATEGORY,
     column::PRICE,
     column::QUANTITY,
     column::ORDER_ID,
@@ -45,7 +48,7 @@ fn utc(text: &str) -> DateTime<Utc> {
 /// A session whose `events` table holds one event per non-blank line of `table`:
 ///
 /// ```text
-/// TIME USER SESSION TYPE [price=P] [quantity=Q] [order=O] [bot]
+/// TIME USER SESSION TYPE [item=I] [category=C] [price=P] [quantity=Q] [order=O] [bot]
 /// ```
 ///
 /// Event ids follow the line order, so events at the same time keep it.
@@ -56,6 +59,7 @@ fn session_with(table: &str) -> SessionContext {
     let schema = Arc::new(schema.project(&indexes).unwrap());
     let (mut ids, mut times, mut dates, mut users, mut sessions, mut kinds) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut items, mut categories) = (vec![], vec![]);
     let (mut prices, mut quantities, mut orders, mut bots) = (vec![], vec![], vec![], vec![]);
     for (line_number, line) in table.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -69,9 +73,12 @@ fn session_with(table: &str) -> SessionContext {
         users.push(words[1].to_string());
         sessions.push(words[2].to_string());
         kinds.push(words[3].to_string());
+        let (mut item, mut category) = (None, None);
         let (mut price, mut quantity, mut order, mut bot) = (None, None, None, false);
         for option in &words[4..] {
             match option.split_once('=') {
+                Some(("item", value)) => item = Some(value.to_string()),
+                Some(("category", value)) => category = Some(value.to_string()),
                 Some(("price", value)) => price = Some(value.parse::<f64>().unwrap()),
                 Some(("quantity", value)) => quantity = Some(value.parse::<i64>().unwrap()),
                 Some(("order", value)) => order = Some(value.to_string()),
@@ -79,6 +86,8 @@ fn session_with(table: &str) -> SessionContext {
                 _ => panic!("unknown option {option:?} in {line:?}"),
             }
         }
+        items.push(item);
+        categories.push(category);
         prices.push(price);
         quantities.push(quantity);
         orders.push(order);
@@ -91,6 +100,8 @@ fn session_with(table: &str) -> SessionContext {
         Arc::new(StringArray::from(users)),
         Arc::new(StringArray::from(sessions)),
         Arc::new(StringArray::from(kinds)),
+        Arc::new(StringArray::from(items)),
+        Arc::new(StringArray::from(categories)),
         Arc::new(Float64Array::from(prices)),
         Arc::new(Int64Array::from(quantities)),
         Arc::new(StringArray::from(orders)),

@@ -48,6 +48,7 @@ impl Default for GbdtParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GbdtModel {
     /// The starting log-odds: the weighted training positive rate's.
+    #[serde(with = "crate::exact_float")]
     pub base_margin: f64,
     pub trees: Vec<Tree>,
 }

@@ -16,6 +16,7 @@
 mod cart;
 mod dataset;
 mod error;
+mod exact_float;
 mod gbdt;
 mod linear;
 pub mod metrics;

@@ -30,7 +30,9 @@ impl Default for LogisticParams {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogisticModel {
+    #[serde(with = "crate::exact_float")]
     pub intercept: f64,
+    #[serde(with = "crate::exact_float::vec")]
     pub coefficients: Vec<f64>,
 }
 
@@ -177,10 +179,10 @@ fn fit_fista(x: &Matrix, y: &[f64], weights: &[f64], params: &LogisticParams) ->
     let mut eigenvalue = 1.0;
     for _ in 0..30 {
         let mut next = vec![0.0; x.cols + 1];
-        for i in 0..x.rows {
+        for (i, weight) in weights.iter().enumerate() {
             let row = x.row(i);
             let dot = v[0] + row.iter().zip(&v[1..]).map(|(a, b)| a * b).sum::<f64>();
-            let w = weights[i] / total_weight * dot;
+            let w = weight / total_weight * dot;
             next[0] += w;
             for (n, a) in next[1..].iter_mut().zip(row) {
                 *n += w * a;
@@ -229,7 +231,9 @@ fn fit_fista(x: &Matrix, y: &[f64], weights: &[f64], params: &LogisticParams) ->
 /// Platt scaling: p = σ(a · logit(score) + b), fitted to out-of-fold scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlattScaling {
+    #[serde(with = "crate::exact_float")]
     pub slope: f64,
+    #[serde(with = "crate::exact_float")]
     pub intercept: f64,
 }
 

@@ -149,19 +149,19 @@ pub fn roc_curve(scores: &[f64], labels: &[f64]) -> Vec<(f64, f64)> {
     points
 }
 
-/// The true positive rate at each of `grid` false positive rates (linear
-/// between the curve's corners): a fixed-size curve for charts.
+/// The true positive rate at each of `grid`'s false positive rates: the
+/// highest corner at or before it, linear towards the next corner (a
+/// fixed-size curve for charts).
 pub fn roc_curve_on_grid(scores: &[f64], labels: &[f64], grid: &[f64]) -> Vec<f64> {
     let curve = roc_curve(scores, labels);
     grid.iter()
         .map(|&fpr| {
-            let after = curve.partition_point(|p| p.0 < fpr).min(curve.len() - 1);
-            if after == 0 {
-                return curve[0].1;
+            let last = curve.partition_point(|p| p.0 <= fpr).max(1) - 1;
+            let (x0, y0) = curve[last];
+            match curve.get(last + 1) {
+                Some(&(x1, y1)) if x1 > x0 => y0 + (y1 - y0) * (fpr - x0).max(0.0) / (x1 - x0),
+                _ => y0,
             }
-            let (x0, y0) = curve[after - 1];
-            let (x1, y1) = curve[after];
-            if x1 > x0 { y0 + (y1 - y0) * (fpr - x0) / (x1 - x0) } else { y1 }
         })
         .collect()
 }

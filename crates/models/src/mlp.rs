@@ -39,9 +39,13 @@ pub struct MlpModel {
     pub inputs: usize,
     pub hidden: usize,
     /// Row-major hidden × inputs.
+    #[serde(with = "crate::exact_float::vec")]
     pub hidden_weights: Vec<f64>,
+    #[serde(with = "crate::exact_float::vec")]
     pub hidden_bias: Vec<f64>,
+    #[serde(with = "crate::exact_float::vec")]
     pub output_weights: Vec<f64>,
+    #[serde(with = "crate::exact_float")]
     pub output_bias: f64,
 }
 

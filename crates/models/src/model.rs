@@ -111,23 +111,12 @@ pub enum Calibration {
 }
 
 /// Hyper-parameters of every family; `family` picks which are used.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FamilyParams {
     pub logistic: LogisticParams,
     pub tree: TreeParams,
     pub gbdt: GbdtParams,
     pub mlp: MlpParams,
-}
-
-impl Default for FamilyParams {
-    fn default() -> Self {
-        FamilyParams {
-            logistic: LogisticParams::default(),
-            tree: TreeParams::default(),
-            gbdt: GbdtParams::default(),
-            mlp: MlpParams::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +125,8 @@ pub struct TrainConfig {
     pub params: FamilyParams,
     /// None: each family's `default_preprocessing`.
     pub preprocessing: Option<PreprocessConfig>,
+    /// Replaces the scaling of `preprocessing` (or of the family's default).
+    pub scaling: Option<Scaling>,
     pub class_weight: ClassWeight,
     pub calibration: Calibration,
     /// Folds of the cross-validation that reports metrics and picks the family.
@@ -153,6 +144,7 @@ impl Default for TrainConfig {
             family: FamilyChoice::Auto,
             params: FamilyParams::default(),
             preprocessing: None,
+            scaling: None,
             class_weight: ClassWeight::None,
             calibration: Calibration::None,
             folds: 5,

@@ -102,9 +102,20 @@ pub struct PreprocessConfig {
 /// One input column's fitted transform.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Encoder {
-    Numeric { column: String, fill: f64 },
-    OneHot { column: String, levels: Vec<String> },
-    Ordinal { column: String, ranks: HashMap<String, f64>, unseen: f64 },
+    Numeric {
+        column: String,
+        #[serde(with = "crate::exact_float")]
+        fill: f64,
+    },
+    OneHot {
+        column: String,
+        levels: Vec<String>,
+    },
+    Ordinal {
+        column: String,
+        ranks: HashMap<String, f64>,
+        unseen: f64,
+    },
 }
 
 /// The fitted preprocessing: apply it with `transform`.
@@ -117,7 +128,9 @@ pub struct Preprocessor {
     /// Names of the kept features (`Month=Nov` for a one-hot column).
     pub feature_names: Vec<String>,
     /// Per kept feature: subtract `center`, divide by `scale`.
+    #[serde(with = "crate::exact_float::vec")]
     center: Vec<f64>,
+    #[serde(with = "crate::exact_float::vec")]
     scale: Vec<f64>,
 }
 

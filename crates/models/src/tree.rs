@@ -57,13 +57,16 @@ impl BinnedData {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     pub feature: usize,
+    #[serde(with = "crate::exact_float")]
     pub threshold: f64,
     /// Child indices; both 0 for a leaf (the root is never a child).
     pub left: usize,
     pub right: usize,
     /// The leaf's output (for a split node, the value it would have as a leaf).
+    #[serde(with = "crate::exact_float")]
     pub value: f64,
     /// Training weight (hessian sum) that reached the node: TreeSHAP's expectations use it.
+    #[serde(with = "crate::exact_float")]
     pub cover: f64,
 }
 
@@ -321,8 +324,7 @@ impl Tree {
     /// al. 2018, Algorithm 2, as in the `shap` package's `tree_shap_recursive`).
     /// The values sum to `predict(x) − expected_value()`.
     pub fn shap_values(&self, x: &[f64], phi: &mut [f64]) {
-        let mut path = Vec::with_capacity(32);
-        self.shap_recurse(x, phi, 0, &mut path, 1.0, 1.0, usize::MAX);
+        self.shap_recurse(x, phi, 0, &[], 1.0, 1.0, usize::MAX);
     }
 
     #[allow(clippy::too_many_arguments)] // the algorithm's own state, passed down the recursion
@@ -331,12 +333,12 @@ impl Tree {
         x: &[f64],
         phi: &mut [f64],
         index: usize,
-        parent_path: &mut Vec<PathElement>,
+        parent_path: &[PathElement],
         zero_fraction: f64,
         one_fraction: f64,
         feature: usize,
     ) {
-        let mut path = parent_path.clone();
+        let mut path = parent_path.to_vec();
         extend_path(&mut path, zero_fraction, one_fraction, feature);
         let node = &self.nodes[index];
         if node.is_leaf() {
@@ -365,20 +367,12 @@ impl Tree {
             x,
             phi,
             hot,
-            &mut path,
+            &path,
             hot_fraction * incoming_zero,
             incoming_one,
             node.feature,
         );
-        self.shap_recurse(
-            x,
-            phi,
-            cold,
-            &mut path,
-            cold_fraction * incoming_zero,
-            0.0,
-            node.feature,
-        );
+        self.shap_recurse(x, phi, cold, &path, cold_fraction * incoming_zero, 0.0, node.feature);
     }
 }
 

@@ -31,8 +31,8 @@ pub struct GbdtParams {
 impl Default for GbdtParams {
     fn default() -> Self {
         GbdtParams {
-            trees: 300,
-            learning_rate: 0.03,
+            trees: 150,
+            learning_rate: 0.05,
             max_leaves: 12,
             max_depth: 6,
             min_samples_leaf: 20,

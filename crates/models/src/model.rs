@@ -393,7 +393,7 @@ pub fn search_grid(family: ModelFamily, base: &FamilyParams) -> Vec<FamilyParams
             }
         }
         ModelFamily::Gbdt => {
-            for (trees, learning_rate) in [(150, 0.05), (300, 0.03), (500, 0.02)] {
+            for (trees, learning_rate) in [(150, 0.05), (300, 0.03), (100, 0.1)] {
                 for max_leaves in [6, 12, 24] {
                     let mut p = base.clone();
                     p.gbdt.trees = trees;

@@ -25,7 +25,7 @@ pub mod udaf;
 
 pub mod calendar;
 pub mod cohort_retention;
-mod columns;
+pub mod columns;
 pub mod lifecycle;
 pub mod paths;
 pub mod rfm;

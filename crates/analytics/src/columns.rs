@@ -1,4 +1,6 @@
-//! Running a query and reading its columns as plain Rust values.
+//! Running a query and reading its columns as plain Rust values. The column
+//! readers are public so that crates computing on top of the analyses (features)
+//! read query results the same way.
 //!
 //! The lake may hand strings back as `Utf8View` and counts as `Int64` or
 //! `UInt64` depending on the plan, so every reader casts to one type first and
@@ -33,19 +35,19 @@ fn cast_column<A: Array + Clone + 'static>(
     })
 }
 
-pub(crate) fn strings(batch: &RecordBatch, index: usize) -> Result<StringArray> {
+pub fn strings(batch: &RecordBatch, index: usize) -> Result<StringArray> {
     cast_column(batch, index, &DataType::Utf8)
 }
 
-pub(crate) fn integers(batch: &RecordBatch, index: usize) -> Result<Int64Array> {
+pub fn integers(batch: &RecordBatch, index: usize) -> Result<Int64Array> {
     cast_column(batch, index, &DataType::Int64)
 }
 
-pub(crate) fn floats(batch: &RecordBatch, index: usize) -> Result<Float64Array> {
+pub fn floats(batch: &RecordBatch, index: usize) -> Result<Float64Array> {
     cast_column(batch, index, &DataType::Float64)
 }
 
-pub(crate) fn timestamps(batch: &RecordBatch, index: usize) -> Result<TimestampMicrosecondArray> {
+pub fn timestamps(batch: &RecordBatch, index: usize) -> Result<TimestampMicrosecondArray> {
     cast_column(batch, index, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
 }
 

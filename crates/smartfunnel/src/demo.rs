@@ -12,7 +12,7 @@ use report::{Kpi, Report, Table, format_count};
 use serde::Serialize;
 
 use crate::generate::GenerateArgs;
-use crate::{Output, analytics_report, funnel_report, shop_report};
+use crate::{Output, analytics_report, features_report, funnel_report, shop_report};
 
 /// Real samples shipped with the binary, to show the importers on real data.
 const REES46_SAMPLE: &[u8] =
@@ -46,6 +46,7 @@ struct DemoSummary {
     samples_quarantined: u64,
     erased_events: u64,
     funnel: funnel_report::FunnelSummary,
+    features: features_report::FeaturesSummary,
     seconds: f64,
 }
 
@@ -185,6 +186,9 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     for section in analytics_report::analytics_sections(&context).await? {
         report.push_section(section);
     }
+    step(output, "user features, tags and segments");
+    let (features_section, features) = features_report::features_section(&context).await?;
+    report.push_section(features_section);
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",
@@ -247,6 +251,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         samples_quarantined: sample_import.summary.quarantined,
         erased_events: erase.events_deleted,
         funnel,
+        features,
         seconds: started.elapsed().as_secs_f64(),
     };
     if output.json {
@@ -279,6 +284,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             "  funnel    {} (SQL window_funnel differs for {} users)",
             steps.join(" → "),
             summary.funnel.sql_engine_differences
+        );
+        println!(
+            "  features  {} users × {} features in {:.2} s",
+            summary.features.users, summary.features.features, summary.features.seconds
         );
         println!("  report    {}", summary.report);
     }

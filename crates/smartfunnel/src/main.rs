@@ -7,6 +7,8 @@
 mod analytics_cmd;
 mod analytics_report;
 mod demo;
+mod features_cmd;
+mod features_report;
 mod funnel_cmd;
 mod funnel_report;
 mod generate;
@@ -64,6 +66,10 @@ enum Command {
     Lifecycle(analytics_cmd::LifecycleArgs),
     /// Recency, frequency and monetary scores and segments of the customers.
     Rfm(analytics_cmd::RfmArgs),
+    /// One row of behaviour features per user, from events before an as-of date, as Parquet.
+    Features(features_cmd::FeaturesArgs),
+    /// Tags and a segment per user, and a profile per segment, as CSV.
+    Segment(features_cmd::SegmentArgs),
 }
 
 /// Settings every command shares.
@@ -137,6 +143,8 @@ fn main() -> ExitCode {
             Command::Paths(args) => analytics_cmd::run_paths(args, output).await,
             Command::Lifecycle(args) => analytics_cmd::run_lifecycle(args, output).await,
             Command::Rfm(args) => analytics_cmd::run_rfm(args, output).await,
+            Command::Features(args) => features_cmd::run_features(args, output).await,
+            Command::Segment(args) => features_cmd::run_segment(args, output).await,
         }
     });
     match result {

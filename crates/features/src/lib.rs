@@ -1,0 +1,36 @@
+//! User features from the event lake, for models, segments and tags.
+//!
+//! - [`build`] computes the feature table: one row per user, from that user's
+//!   events strictly before an as-of time, with DataFusion over the `events`
+//!   table ([`FEATURES`] lists and explains every column; `docs/features.md`
+//!   is the same list for readers).
+//! - [`labels`](labels()) labels the same users for purchase propensity, churn
+//!   or the time to the next purchase, from the events in [as-of, as-of + horizon).
+//! - [`tag_users`] gives every user rule-based tags (new, loyal, big spender, …)
+//!   with thresholds relative to the population.
+//! - [`rule_segments`], [`FeatureMatrix`] and [`segment_profiles`] name
+//!   segments and describe them; a clustering step can replace the rules.
+//!
+//! Every function takes a [`SessionContext`](datafusion::prelude::SessionContext)
+//! in which `events` is registered (the lake's schema) and returns values;
+//! nothing here prints. Bot-flagged events are left out unless asked for.
+//!
+//! Architecture invariant: no feature reads an event at or after the as-of
+//! time, so a model trained on features before T and labels from [T, T + H)
+//! never sees its own labels.
+
+pub mod catalog;
+mod error;
+pub mod labels;
+pub mod segments;
+mod table;
+pub mod tags;
+
+pub use catalog::{CATEGORY_SHARE_PREFIX, FEATURES, FeatureDef, FeatureKind, feature_def};
+pub use error::{FeaturesError, Result};
+pub use labels::{LabelSpec, LabelTask, Labels, labels, parse_horizon};
+pub use segments::{
+    FeatureMatrix, PROFILE_FEATURES, SegmentProfile, rule_segments, segment_profiles,
+};
+pub use table::{FeatureOptions, FeatureTable, build, default_as_of};
+pub use tags::{Tag, TagThresholds, UserTags, tag_users};

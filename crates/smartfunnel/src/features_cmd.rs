@@ -1,0 +1,366 @@
+//! `smartfunnel features` (the per-user feature table, optionally with labels)
+//! and `smartfunnel segment` (tags, segments and segment profiles).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use clap::{Args, ValueEnum};
+use datafusion::prelude::SessionContext;
+use features::{
+    FeatureOptions, FeatureTable, LabelSpec, LabelTask, Labels, PROFILE_FEATURES, SegmentProfile,
+    UserTags,
+};
+use lake::Lake;
+use serde::Serialize;
+
+use crate::Output;
+use crate::analytics_cmd::print_table;
+
+/// The lake and the as-of time both commands read.
+#[derive(Debug, Args)]
+pub struct FeatureSelection {
+    /// The lake directory.
+    #[arg(long)]
+    lake: PathBuf,
+    /// Read only events strictly before 00:00 UTC of this date (or before this
+    /// RFC 3339 time). Default: the day after the last event, so all count.
+    #[arg(long, value_parser = parse_as_of_start)]
+    as_of: Option<DateTime<Utc>>,
+    /// Count events flagged as bot traffic too (left out by default).
+    #[arg(long)]
+    include_bots: bool,
+    /// How many of the most common top-level categories get a
+    /// `category_share_<name>` column.
+    #[arg(long, default_value_t = 12)]
+    category_columns: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    #[command(flatten)]
+    selection: FeatureSelection,
+    /// The Parquet file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Add the `label` and `censored` columns of this task, from the events in
+    /// [as-of, as-of + horizon): propensity, churn or next-purchase.
+    #[arg(long, requires = "horizon")]
+    label: Option<LabelTask>,
+    /// The label window: a whole number of weeks, days or hours (`30d`, `4w`).
+    #[arg(long, value_parser = parse_horizon, requires = "label")]
+    horizon: Option<Duration>,
+}
+
+/// How `segment` assigns segments. Clustering methods slot in here: each takes
+/// the feature matrix and returns one label per user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum SegmentMethod {
+    /// The RFM segment for customers; Window Shoppers, New Visitors or
+    /// Browsers for the others, from their tags.
+    #[default]
+    Rules,
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    #[command(flatten)]
+    selection: FeatureSelection,
+    /// The directory for users.csv and profiles.csv (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value_t = SegmentMethod::Rules)]
+    method: SegmentMethod,
+}
+
+/// A date means its 00:00 UTC; an RFC 3339 time is taken as given.
+fn parse_as_of_start(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is neither a date (2024-01-31) nor an RFC 3339 time"))?;
+    Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+}
+
+fn parse_horizon(text: &str) -> Result<Duration, String> {
+    features::parse_horizon(text).map_err(|e| e.to_string())
+}
+
+/// A feature table built from a lake, and how long it took.
+pub struct BuiltFeatures {
+    pub context: SessionContext,
+    pub table: FeatureTable,
+    pub seconds: f64,
+}
+
+impl FeatureSelection {
+    fn options(&self) -> FeatureOptions {
+        FeatureOptions {
+            include_bots: self.include_bots,
+            category_share_columns: self.category_columns,
+        }
+    }
+
+    async fn build(&self) -> anyhow::Result<BuiltFeatures> {
+        let lake = Lake::open(&self.lake)
+            .await
+            .with_context(|| format!("opening {}", self.lake.display()))?;
+        let context = lake.session().await?;
+        build_features(context, self.as_of, &self.options()).await
+    }
+}
+
+/// Builds the feature table as of `as_of`, or as of the day after the last
+/// event by default.
+pub async fn build_features(
+    context: SessionContext,
+    as_of: Option<DateTime<Utc>>,
+    options: &FeatureOptions,
+) -> anyhow::Result<BuiltFeatures> {
+    let started = Instant::now();
+    let as_of = match as_of {
+        Some(as_of) => as_of,
+        None => features::default_as_of(&context, options.include_bots)
+            .await?
+            .context("the lake has no events")?,
+    };
+    let table = features::build(&context, as_of, options).await.context("building features")?;
+    Ok(BuiltFeatures { context, table, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// What `features --json` prints.
+#[derive(Debug, Serialize)]
+struct FeaturesSummary {
+    out: String,
+    as_of: DateTime<Utc>,
+    users: usize,
+    features: usize,
+    seconds: f64,
+    label: Option<LabelSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LabelSummary {
+    pub task: LabelTask,
+    pub horizon_days: f64,
+    /// Users labelled 1 (next-purchase: with a purchase in the window).
+    pub positives: usize,
+    pub horizon_covered: bool,
+}
+
+impl LabelSummary {
+    pub fn of(labels: &Labels) -> LabelSummary {
+        LabelSummary {
+            task: labels.spec.task,
+            horizon_days: labels.spec.horizon.num_seconds() as f64 / 86_400.0,
+            positives: labels.positives,
+            horizon_covered: labels.horizon_covered(),
+        }
+    }
+}
+
+pub async fn run_features(args: FeaturesArgs, output: Output) -> anyhow::Result<()> {
+    let built = args.selection.build().await?;
+    let mut table = built.table;
+    let mut label_summary = None;
+    if let (Some(task), Some(horizon)) = (args.label, args.horizon) {
+        let mut spec = LabelSpec::new(table.as_of, horizon, task);
+        spec.include_bots = args.selection.include_bots;
+        let labels = features::labels(&built.context, &spec).await.context("labelling users")?;
+        table.batch = with_labels(&table.batch, &labels)?;
+        label_summary = Some(LabelSummary::of(&labels));
+    }
+    table.write_parquet(&args.out)?;
+    let summary = FeaturesSummary {
+        out: args.out.display().to_string(),
+        as_of: table.as_of,
+        users: table.users(),
+        features: table.feature_names().len(),
+        seconds: built.seconds,
+        label: label_summary,
+    };
+    if output.json {
+        return output.print_json(&summary);
+    }
+    println!(
+        "{} users × {} features from events before {} in {:.1} s → {}",
+        summary.users,
+        summary.features,
+        summary.as_of.format("%Y-%m-%d %H:%M UTC"),
+        summary.seconds,
+        summary.out
+    );
+    if let Some(label) = &summary.label {
+        println!(
+            "label {} over {} days: {} positive of {}",
+            label.task, label.horizon_days, label.positives, summary.users
+        );
+        if !label.horizon_covered {
+            println!(
+                "warning: the lake ends before the label window does, so late behaviour is missing"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The feature batch with the label columns appended; both are sorted by user
+/// over the same users, which is checked.
+fn with_labels(features: &RecordBatch, labels: &Labels) -> anyhow::Result<RecordBatch> {
+    anyhow::ensure!(
+        features.column(0) == labels.batch.column(0),
+        "the labelled users differ from the feature table's"
+    );
+    let mut fields: Vec<_> = features.schema().fields().iter().cloned().collect();
+    let mut columns = features.columns().to_vec();
+    for index in 1..labels.batch.num_columns() {
+        fields.push(labels.batch.schema().fields()[index].clone());
+        columns.push(labels.batch.column(index).clone());
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+/// Tags, segments and profiles of a feature table.
+pub struct Segmentation {
+    pub tags: UserTags,
+    pub segments: Vec<String>,
+    pub profiles: Vec<SegmentProfile>,
+}
+
+/// The segment of every user by `method`.
+fn assign_segments(
+    method: SegmentMethod,
+    table: &FeatureTable,
+    tags: &UserTags,
+) -> anyhow::Result<Vec<String>> {
+    match method {
+        SegmentMethod::Rules => Ok(features::rule_segments(table, tags)?),
+    }
+}
+
+pub fn segment(table: &FeatureTable, method: SegmentMethod) -> anyhow::Result<Segmentation> {
+    let tags = features::tag_users(table)?;
+    let segments = assign_segments(method, table, &tags)?;
+    let profiles = features::segment_profiles(table, &segments, &tags, &PROFILE_FEATURES)?;
+    Ok(Segmentation { tags, segments, profiles })
+}
+
+/// What `segment --json` prints.
+#[derive(Serialize)]
+struct SegmentSummary<'a> {
+    as_of: DateTime<Utc>,
+    users: usize,
+    users_csv: String,
+    profiles_csv: String,
+    tags: Vec<(features::Tag, usize)>,
+    thresholds: &'a features::TagThresholds,
+    profiles: &'a [SegmentProfile],
+}
+
+pub async fn run_segment(args: SegmentArgs, output: Output) -> anyhow::Result<()> {
+    let built = args.selection.build().await?;
+    let table = &built.table;
+    let segmentation = segment(table, args.method)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let users_csv = args.out.join("users.csv");
+    let profiles_csv = args.out.join("profiles.csv");
+    write_users_csv(&users_csv, table, &segmentation)
+        .with_context(|| format!("writing {}", users_csv.display()))?;
+    write_profiles_csv(&profiles_csv, &segmentation.profiles)
+        .with_context(|| format!("writing {}", profiles_csv.display()))?;
+    let summary = SegmentSummary {
+        as_of: table.as_of,
+        users: table.users(),
+        users_csv: users_csv.display().to_string(),
+        profiles_csv: profiles_csv.display().to_string(),
+        tags: segmentation.tags.counts(),
+        thresholds: &segmentation.tags.thresholds,
+        profiles: &segmentation.profiles,
+    };
+    if output.json {
+        return output.print_json(&summary);
+    }
+    println!(
+        "{} users, events before {}",
+        summary.users,
+        summary.as_of.format("%Y-%m-%d %H:%M UTC")
+    );
+    let mut header: Vec<String> = ["segment", "users", "share"].map(String::from).to_vec();
+    header.extend(PROFILE_FEATURES.iter().take(6).map(|name| name.to_string()));
+    let rows: Vec<Vec<String>> = segmentation
+        .profiles
+        .iter()
+        .map(|profile| {
+            let mut row = vec![
+                profile.segment.clone(),
+                profile.users.to_string(),
+                format!("{:.1}%", profile.share * 100.0),
+            ];
+            row.extend(
+                profile
+                    .means
+                    .iter()
+                    .take(6)
+                    .map(|(_, mean)| mean.map_or("-".to_string(), |m| format!("{m:.2}"))),
+            );
+            row
+        })
+        .collect();
+    print_table(&header, &rows);
+    let tags: Vec<String> =
+        summary.tags.iter().map(|(tag, users)| format!("{tag} {users}")).collect();
+    println!("tags: {}", tags.join(", "));
+    println!("wrote {} and {}", summary.users_csv, summary.profiles_csv);
+    Ok(())
+}
+
+fn write_users_csv(
+    path: &Path,
+    table: &FeatureTable,
+    segmentation: &Segmentation,
+) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_path(path)?;
+    writer.write_record(["user_id", "segment", "tags"])?;
+    for (row, user) in table.user_ids()?.iter().enumerate() {
+        writer.write_record([
+            user.as_str(),
+            segmentation.segments[row].as_str(),
+            segmentation.tags.joined(row).as_str(),
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+fn write_profiles_csv(path: &Path, profiles: &[SegmentProfile]) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_path(path)?;
+    let mut header: Vec<String> = ["segment", "users", "share"].map(String::from).to_vec();
+    header.extend(PROFILE_FEATURES.iter().map(|name| format!("mean_{name}")));
+    header.push("top_tags".into());
+    writer.write_record(&header)?;
+    for profile in profiles {
+        let mut row = vec![
+            profile.segment.clone(),
+            profile.users.to_string(),
+            format!("{:.4}", profile.share),
+        ];
+        row.extend(
+            profile.means.iter().map(|(_, mean)| mean.map_or(String::new(), |m| format!("{m:.4}"))),
+        );
+        let tags: Vec<String> = profile
+            .top_tags
+            .iter()
+            .map(|(tag, share)| format!("{tag} {:.0}%", share * 100.0))
+            .collect();
+        row.push(tags.join(";"));
+        writer.write_record(&row)?;
+    }
+    writer.flush()?;
+    Ok(())
+}

@@ -82,7 +82,11 @@ pub struct SequenceConfig {
     pub max_len: usize,
     pub token_dim: usize,
     pub hidden_dim: usize,
+    /// Passes over the training journeys, raised when needed to reach `min_updates`.
     pub epochs: usize,
+    /// Optimiser steps at least: a small data set gets more passes, so that
+    /// a few hundred users still train (8 passes of 3 batches would not).
+    pub min_updates: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
     pub weight_decay: f64,
@@ -98,7 +102,8 @@ impl Default for SequenceConfig {
             token_dim: 16,
             hidden_dim: 32,
             epochs: 8,
-            batch_size: 256,
+            min_updates: 400,
+            batch_size: 64,
             learning_rate: 3e-3,
             weight_decay: 1e-4,
             validation_share: 0.1,
@@ -278,7 +283,9 @@ impl SequenceModel {
             history: TrainingHistory { validation_log_loss: Vec::new(), best_epoch: 0 },
         };
         let mut best: Option<(f64, Vec<(String, Tensor)>)> = None;
-        for epoch in 0..config.epochs {
+        let batches_per_epoch = training.len().div_ceil(config.batch_size.max(1));
+        let epochs = config.epochs.max(config.min_updates.div_ceil(batches_per_epoch));
+        for epoch in 0..epochs {
             training.shuffle(&mut rng);
             for chunk in training.chunks(config.batch_size.max(1)) {
                 let batch_journeys: Vec<&[Step]> =

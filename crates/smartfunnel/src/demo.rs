@@ -12,7 +12,9 @@ use report::{Kpi, Report, Table, format_count};
 use serde::Serialize;
 
 use crate::generate::GenerateArgs;
-use crate::{Output, analytics_report, features_report, funnel_report, shop_report};
+use crate::{
+    Output, analytics_report, features_report, funnel_report, predict_report, shop_report,
+};
 
 /// Real samples shipped with the binary, to show the importers on real data.
 const REES46_SAMPLE: &[u8] =
@@ -47,6 +49,7 @@ struct DemoSummary {
     erased_events: u64,
     funnel: funnel_report::FunnelSummary,
     features: features_report::FeaturesSummary,
+    predictions: Vec<crate::predict_cmd::PredictionSummary>,
     seconds: f64,
 }
 
@@ -189,6 +192,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     step(output, "user features, tags and segments");
     let (features_section, features) = features_report::features_section(&context).await?;
     report.push_section(features_section);
+    step(output, "behaviour predictions: purchase propensity (model, GRU, rules) and churn");
+    let predictions = predict_report::add_demo_sections(&mut report, &context, args.days).await?;
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",
@@ -252,6 +257,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         erased_events: erase.events_deleted,
         funnel,
         features,
+        predictions,
         seconds: started.elapsed().as_secs_f64(),
     };
     if output.json {
@@ -289,6 +295,27 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             "  features  {} users × {} features in {:.2} s",
             summary.features.users, summary.features.features, summary.features.seconds
         );
+        for p in &summary.predictions {
+            let auc = |method: &str| {
+                p.out_of_time
+                    .iter()
+                    .find(|m| m.method.starts_with(method))
+                    .map_or(f64::NAN, |m| m.roc_auc)
+            };
+            println!(
+                "  predict   {} in {} days: out-of-time ROC AUC model {:.3}, recency rule {:.3}, RFM score {:.3}{}",
+                p.task,
+                p.horizon_days,
+                auc("model"),
+                auc("recency"),
+                auc("RFM"),
+                if p.out_of_time.iter().any(|m| m.method.starts_with("GRU")) {
+                    format!(", GRU {:.3}", auc("GRU"))
+                } else {
+                    String::new()
+                }
+            );
+        }
         println!("  report    {}", summary.report);
     }
     Ok(())

@@ -78,7 +78,7 @@ pub struct SegmentArgs {
 }
 
 /// A date means its 00:00 UTC; an RFC 3339 time is taken as given.
-fn parse_as_of_start(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_as_of_start(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&Utc));
     }
@@ -87,7 +87,7 @@ fn parse_as_of_start(text: &str) -> Result<DateTime<Utc>, String> {
     Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
 }
 
-fn parse_horizon(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_horizon(text: &str) -> Result<Duration, String> {
     features::parse_horizon(text).map_err(|e| e.to_string())
 }
 

@@ -14,6 +14,8 @@ mod funnel_report;
 mod generate;
 mod import;
 mod lake_cmd;
+mod predict_cmd;
+mod predict_report;
 mod progress;
 mod shop_report;
 mod sql;
@@ -70,6 +72,8 @@ enum Command {
     Features(features_cmd::FeaturesArgs),
     /// Tags and a segment per user, and a profile per segment, as CSV.
     Segment(features_cmd::SegmentArgs),
+    /// Purchase propensity or churn for every user, trained and checked on time splits.
+    Predict(predict_cmd::PredictArgs),
 }
 
 /// Settings every command shares.
@@ -145,6 +149,7 @@ fn main() -> ExitCode {
             Command::Rfm(args) => analytics_cmd::run_rfm(args, output).await,
             Command::Features(args) => features_cmd::run_features(args, output).await,
             Command::Segment(args) => features_cmd::run_segment(args, output).await,
+            Command::Predict(args) => predict_cmd::run(args, output).await,
         }
     });
     match result {

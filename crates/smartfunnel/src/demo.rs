@@ -12,7 +12,7 @@ use report::{Kpi, Report, Table, format_count};
 use serde::Serialize;
 
 use crate::generate::GenerateArgs;
-use crate::{Output, analytics_report, funnel_report, shop_report};
+use crate::{Output, analytics_report, funnel_report, model_report, shop_report};
 
 /// Real samples shipped with the binary, to show the importers on real data.
 const REES46_SAMPLE: &[u8] =
@@ -46,6 +46,7 @@ struct DemoSummary {
     samples_quarantined: u64,
     erased_events: u64,
     funnel: funnel_report::FunnelSummary,
+    model: model_report::ModelDemoSummary,
     seconds: f64,
 }
 
@@ -86,7 +87,15 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     let out = &args.out;
     if out.exists() {
         // Only ever remove what an earlier demo made.
-        for part in ["lake", "samples-lake", "samples", "shop-events.csv", "report.html"] {
+        for part in [
+            "lake",
+            "samples-lake",
+            "samples",
+            "shop-events.csv",
+            "report.html",
+            "model",
+            "online_shoppers.csv",
+        ] {
             let path = out.join(part);
             if path.is_dir() {
                 std::fs::remove_dir_all(&path)
@@ -185,6 +194,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     for section in analytics_report::analytics_sections(&context).await? {
         report.push_section(section);
     }
+    step(output, "propensity models on the UCI online shoppers sample");
+    let model = model_report::add_model_section(&mut report, out)?;
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",
@@ -247,6 +258,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         samples_quarantined: sample_import.summary.quarantined,
         erased_events: erase.events_deleted,
         funnel,
+        model,
         seconds: started.elapsed().as_secs_f64(),
     };
     if output.json {
@@ -279,6 +291,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             "  funnel    {} (SQL window_funnel differs for {} users)",
             steps.join(" → "),
             summary.funnel.sql_engine_differences
+        );
+        println!(
+            "  model     {} chosen by CV ROC AUC {:.3}, saved to {}",
+            summary.model.family, summary.model.cv_roc_auc, summary.model.model_dir
         );
         println!("  report    {}", summary.report);
     }

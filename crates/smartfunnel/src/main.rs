@@ -12,6 +12,8 @@ mod funnel_report;
 mod generate;
 mod import;
 mod lake_cmd;
+mod model_cmd;
+mod model_report;
 mod progress;
 mod shop_report;
 mod sql;
@@ -64,6 +66,8 @@ enum Command {
     Lifecycle(analytics_cmd::LifecycleArgs),
     /// Recency, frequency and monetary scores and segments of the customers.
     Rfm(analytics_cmd::RfmArgs),
+    /// Propensity models on any CSV: train (cross-validated), predict, explain.
+    Model(model_cmd::ModelArgs),
 }
 
 /// Settings every command shares.
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
             Command::Paths(args) => analytics_cmd::run_paths(args, output).await,
             Command::Lifecycle(args) => analytics_cmd::run_lifecycle(args, output).await,
             Command::Rfm(args) => analytics_cmd::run_rfm(args, output).await,
+            Command::Model(args) => model_cmd::run(args, output).await,
         }
     });
     match result {

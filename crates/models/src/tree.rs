@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::preprocess::Matrix;
 
-/// Features cut into at most 256 bins; bin b holds values in (t[b−1], t[b]].
+/// Features cut into at most 256 bins; bin `b` holds values in `(t[b−1], t[b]]`.
 #[derive(Debug, Clone)]
 pub struct BinnedData {
     /// Column-major: `bins[feature][row]`.

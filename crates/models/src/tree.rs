@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::preprocess::Matrix;
 
-/// Features cut into at most 256 bins; bin b holds values in (t[b−1], t[b]].
+/// Features cut into at most 256 bins; bin `b` holds values in `(t[b−1], t[b]]`.
 #[derive(Debug, Clone)]
 pub struct BinnedData {
     /// Column-major: `bins[feature][row]`.
@@ -196,8 +196,14 @@ impl Tree {
         h: &[f64],
         params: &GrowParams,
     ) -> Tree {
-        let leaf_value =
-            |t: BinStats| -t.gradient / (t.hessian + params.lambda) * params.leaf_scale;
+        let leaf_node = |t: BinStats| Node {
+            feature: 0,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            value: -t.gradient / (t.hessian + params.lambda) * params.leaf_scale,
+            cover: t.hessian,
+        };
         let totals_of = |histogram: &[Vec<BinStats>]| {
             let j = features[0];
             histogram[j].iter().fold(BinStats::default(), |a, b| BinStats {
@@ -208,14 +214,7 @@ impl Tree {
         };
         let root_histogram = histogram(data, features, &rows, g, h);
         let totals = totals_of(&root_histogram);
-        let mut nodes = vec![Node {
-            feature: 0,
-            threshold: 0.0,
-            left: 0,
-            right: 0,
-            value: leaf_value(totals),
-            cover: totals.hessian,
-        }];
+        let mut nodes = vec![leaf_node(totals)];
         let split = (params.max_depth > 0)
             .then(|| best_split(&root_histogram, features, totals, params))
             .flatten();
@@ -258,14 +257,7 @@ impl Tree {
             {
                 let totals = totals_of(&child_histogram);
                 let index = nodes.len();
-                nodes.push(Node {
-                    feature: 0,
-                    threshold: 0.0,
-                    left: 0,
-                    right: 0,
-                    value: leaf_value(totals),
-                    cover: totals.hessian,
-                });
+                nodes.push(leaf_node(totals));
                 if is_left {
                     nodes[node].left = index;
                 } else {

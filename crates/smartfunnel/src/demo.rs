@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::generate::GenerateArgs;
 use crate::{
-    Output, analytics_report, features_report, funnel_report, predict_report, shop_report,
+    Output, analytics_report, features_report, funnel_report, model_report, predict_report,
+    shop_report,
 };
 
 /// Real samples shipped with the binary, to show the importers on real data.
@@ -50,6 +51,7 @@ struct DemoSummary {
     funnel: funnel_report::FunnelSummary,
     features: features_report::FeaturesSummary,
     predictions: Vec<crate::predict_cmd::PredictionSummary>,
+    model: model_report::ModelDemoSummary,
     seconds: f64,
 }
 
@@ -90,7 +92,15 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     let out = &args.out;
     if out.exists() {
         // Only ever remove what an earlier demo made.
-        for part in ["lake", "samples-lake", "samples", "shop-events.csv", "report.html"] {
+        for part in [
+            "lake",
+            "samples-lake",
+            "samples",
+            "shop-events.csv",
+            "report.html",
+            "model",
+            "online_shoppers.csv",
+        ] {
             let path = out.join(part);
             if path.is_dir() {
                 std::fs::remove_dir_all(&path)
@@ -194,6 +204,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     report.push_section(features_section);
     step(output, "behaviour predictions: purchase propensity (model, GRU, rules) and churn");
     let predictions = predict_report::add_demo_sections(&mut report, &context, args.days).await?;
+    step(output, "propensity models on the UCI online shoppers sample");
+    let model = model_report::add_model_section(&mut report, out)?;
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",
@@ -258,6 +270,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         funnel,
         features,
         predictions,
+        model,
         seconds: started.elapsed().as_secs_f64(),
     };
     if output.json {
@@ -316,6 +329,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                 }
             );
         }
+        println!(
+            "  model     {} chosen by CV ROC AUC {:.3}, saved to {}",
+            summary.model.family, summary.model.cv_roc_auc, summary.model.model_dir
+        );
         println!("  report    {}", summary.report);
     }
     Ok(())

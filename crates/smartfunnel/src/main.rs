@@ -16,6 +16,8 @@ mod import;
 mod lake_cmd;
 mod predict_cmd;
 mod predict_report;
+mod model_cmd;
+mod model_report;
 mod progress;
 mod shop_report;
 mod sql;
@@ -74,6 +76,8 @@ enum Command {
     Segment(features_cmd::SegmentArgs),
     /// Purchase propensity or churn for every user, trained and checked on time splits.
     Predict(predict_cmd::PredictArgs),
+    /// Propensity models on any CSV: train (cross-validated), predict, explain.
+    Model(model_cmd::ModelArgs),
 }
 
 /// Settings every command shares.
@@ -150,6 +154,7 @@ fn main() -> ExitCode {
             Command::Features(args) => features_cmd::run_features(args, output).await,
             Command::Segment(args) => features_cmd::run_segment(args, output).await,
             Command::Predict(args) => predict_cmd::run(args, output).await,
+            Command::Model(args) => model_cmd::run(args, output).await,
         }
     });
     match result {

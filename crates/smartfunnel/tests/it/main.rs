@@ -250,12 +250,14 @@ fn demo_writes_a_report_with_every_section() {
         "Paths",
         "Lifecycle",
         "RFM segments",
+        "Propensity models",
     ] {
         assert!(html.contains(section), "report lacks {section}");
     }
     assert_eq!(summary["funnel"]["sql_engine_differences"].as_u64(), Some(0));
     assert!(summary["funnel"]["steps"][0][1].as_u64().unwrap() > 0);
     assert!(!html.contains("NaN"));
+    assert!(summary["model"]["cv_roc_auc"].as_f64().unwrap() > 0.85);
 }
 
 /// A generated two-week shop in a fresh lake.
@@ -447,4 +449,122 @@ fn a_closed_stdout_stops_the_command_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
+
+/// The first `rows` sessions of the online shoppers fixture, with an id column added.
+fn shoppers_sample(dir: &Path, rows: usize, with_target: bool) -> PathBuf {
+    let text = std::fs::read_to_string(data("online_shoppers/online_shoppers_train.csv")).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().take(rows + 1).enumerate() {
+        let line = if with_target { line } else { line.rsplit_once(',').unwrap().0 };
+        let id = if i == 0 { "session".to_string() } else { format!("s{i}") };
+        out.push_str(&format!("{id},{line}\n"));
+    }
+    let file = dir.join(if with_target { "train.csv" } else { "score.csv" });
+    std::fs::write(&file, out).unwrap();
+    file
+}
+
+#[test]
+fn model_train_predict_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = shoppers_sample(dir.path(), 1500, true);
+    let model = dir.path().join("model");
+    let summary = json(&[
+        "model",
+        "train",
+        "--data",
+        path(&train),
+        "--target",
+        "Revenue",
+        "--id",
+        "session",
+        "--model",
+        "tree",
+        "--folds",
+        "3",
+        "--out",
+        path(&model),
+        "--json",
+    ]);
+    assert_eq!(summary["family"], "tree");
+    assert_eq!(summary["families"][0]["fold_roc_auc"].as_array().unwrap().len(), 3);
+    assert!(summary["metrics"]["roc_auc"].as_f64().unwrap() > 0.8, "{summary}");
+    assert_eq!(summary["metrics"]["deciles"].as_array().unwrap().len(), 10);
+    assert_eq!(summary["importance"][0]["column"], "PageValues");
+
+    // Scoring needs no target; ids come back in input order.
+    let score = shoppers_sample(dir.path(), 20, false);
+    let scores = dir.path().join("scores.csv");
+    let predicted = json(&[
+        "model",
+        "predict",
+        "--model",
+        path(&model),
+        "--data",
+        path(&score),
+        "--out",
+        path(&scores),
+        "--json",
+    ]);
+    assert_eq!(predicted["rows"].as_u64(), Some(20));
+    let written = std::fs::read_to_string(&scores).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 21);
+    assert_eq!(lines[0], "session,score");
+    assert!(lines[1].starts_with("s1,") && lines[20].starts_with("s20,"));
+
+    let explained = json(&[
+        "model",
+        "explain",
+        "--model",
+        path(&model),
+        "--data",
+        path(&score),
+        "--row",
+        "3",
+        "--json",
+    ]);
+    let row = &explained["row"];
+    assert_eq!(row["method"], "tree_shap");
+    let total: f64 = row["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["contribution"].as_f64().unwrap())
+        .sum();
+    assert!((row["base"].as_f64().unwrap() + total - row["output"].as_f64().unwrap()).abs() < 1e-9);
+}
+
+#[test]
+fn model_bad_input_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.csv");
+    std::fs::write(&train, "x,label\n1,1\n2,0\n3,yes\n").unwrap();
+    let out = smartfunnel(&[
+        "model",
+        "train",
+        "--data",
+        path(&train),
+        "--target",
+        "label",
+        "--out",
+        path(dir.path()),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("train.csv, line 4, column \"label\""), "{stderr}");
+
+    let out = smartfunnel(&[
+        "model",
+        "predict",
+        "--model",
+        path(&dir.path().join("missing")),
+        "--data",
+        path(&train),
+        "--out",
+        path(&dir.path().join("p.csv")),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("model.json"));
 }

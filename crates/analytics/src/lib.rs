@@ -25,7 +25,7 @@ pub mod udaf;
 
 pub mod calendar;
 pub mod cohort_retention;
-pub mod columns;
+mod columns;
 pub mod lifecycle;
 pub mod paths;
 pub mod rfm;

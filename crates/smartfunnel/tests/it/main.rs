@@ -391,7 +391,16 @@ fn features_with_labels_and_segments_on_a_generated_shop() {
     ]);
     assert_eq!(summary["users"].as_u64(), Some(users));
     assert_eq!(summary["as_of"].as_str(), Some("2024-01-10T00:00:00Z"));
-    assert!(summary["features"].as_u64().unwrap() > 40, "{summary}");
+    // The fixed features plus a share for each top-level category (at most 12).
+    let categories = single_number(
+        &lake,
+        &format!(
+            "SELECT count(DISTINCT split_part(category, '.', 1)) AS n FROM events WHERE {before} \
+             AND event_type IN ('view', 'add_to_cart', 'purchase')"
+        ),
+    );
+    let expected_features = features::FEATURES.len() as u64 + categories.min(12);
+    assert_eq!(summary["features"].as_u64(), Some(expected_features), "{summary}");
     assert_eq!(summary["label"]["positives"].as_u64(), Some(buyers_in_window));
     assert_eq!(summary["label"]["horizon_covered"].as_bool(), Some(true));
     assert!(std::fs::metadata(&parquet).unwrap().len() > 0);

@@ -1,6 +1,4 @@
-//! Running a query and reading its columns as plain Rust values. The column
-//! readers are public so that crates computing on top of the analyses (features)
-//! read query results the same way.
+//! Running a query and reading its columns as plain Rust values.
 //!
 //! The lake may hand strings back as `Utf8View` and counts as `Int64` or
 //! `UInt64` depending on the plan, so every reader casts to one type first and
@@ -35,19 +33,19 @@ fn cast_column<A: Array + Clone + 'static>(
     })
 }
 
-pub fn strings(batch: &RecordBatch, index: usize) -> Result<StringArray> {
+pub(crate) fn strings(batch: &RecordBatch, index: usize) -> Result<StringArray> {
     cast_column(batch, index, &DataType::Utf8)
 }
 
-pub fn integers(batch: &RecordBatch, index: usize) -> Result<Int64Array> {
+pub(crate) fn integers(batch: &RecordBatch, index: usize) -> Result<Int64Array> {
     cast_column(batch, index, &DataType::Int64)
 }
 
-pub fn floats(batch: &RecordBatch, index: usize) -> Result<Float64Array> {
+pub(crate) fn floats(batch: &RecordBatch, index: usize) -> Result<Float64Array> {
     cast_column(batch, index, &DataType::Float64)
 }
 
-pub fn timestamps(batch: &RecordBatch, index: usize) -> Result<TimestampMicrosecondArray> {
+pub(crate) fn timestamps(batch: &RecordBatch, index: usize) -> Result<TimestampMicrosecondArray> {
     cast_column(batch, index, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
 }
 

@@ -15,13 +15,13 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use analytics::columns::{strings, timestamps};
 use arrow::array::{Array, BooleanArray, Float64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{DateTime, Duration, Utc};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
+use crate::columns::{strings, timestamps};
 use crate::table::{bot_condition, timestamp_parameter};
 use crate::{FeaturesError, Result};
 
@@ -180,9 +180,10 @@ pub async fn labels(context: &SessionContext, spec: &LabelSpec) -> Result<Labels
     let (mut users, mut values, mut censored) = (Vec::new(), Vec::new(), Vec::new());
     let mut data_end = None;
     for batch in &batches {
-        let ids = strings(batch, 0)?;
-        let (first_events, first_purchases) = (timestamps(batch, 1)?, timestamps(batch, 2)?);
-        let ends = timestamps(batch, 3)?;
+        let ids = strings(batch, "user_id")?;
+        let first_events = timestamps(batch, "first_event")?;
+        let first_purchases = timestamps(batch, "first_purchase")?;
+        let ends = timestamps(batch, "data_end")?;
         for row in 0..batch.num_rows() {
             if data_end.is_none() && ends.is_valid(row) {
                 data_end = DateTime::from_timestamp_micros(ends.value(row));

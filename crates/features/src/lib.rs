@@ -20,6 +20,7 @@
 //! never sees its own labels.
 
 pub mod catalog;
+mod columns;
 mod error;
 pub mod labels;
 pub mod segments;

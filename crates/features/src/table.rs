@@ -28,8 +28,8 @@ use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 
 use crate::catalog::{CATEGORY_SHARE_PREFIX, FEATURES, FeatureKind};
+use crate::columns::{floats, integers, strings, timestamps};
 use crate::{FeaturesError, Result};
-use analytics::columns::{floats, integers, strings};
 
 /// The event types that count as interacting with an item, for category and
 /// brand preferences and for item prices.
@@ -78,21 +78,21 @@ impl FeatureTable {
 
     /// The user ids, in row order.
     pub fn user_ids(&self) -> Result<Vec<String>> {
-        let users = strings(&self.batch, 0)?;
+        let users = strings(&self.batch, "user_id")?;
         Ok((0..users.len()).map(|row| users.value(row).to_string()).collect())
     }
 
     /// A numeric feature as `f64` values, `None` for null.
     pub fn numeric(&self, name: &str) -> Result<Vec<Option<f64>>> {
-        let index = self.index_of(name)?;
-        let values = floats(&self.batch, index)?;
+        self.check_feature(name)?;
+        let values = floats(&self.batch, name)?;
         Ok(values.iter().collect())
     }
 
     /// A categorical feature, `None` for null.
     pub fn categorical(&self, name: &str) -> Result<Vec<Option<String>>> {
-        let index = self.index_of(name)?;
-        let values = strings(&self.batch, index)?;
+        self.check_feature(name)?;
+        let values = strings(&self.batch, name)?;
         Ok(values.iter().map(|value| value.map(str::to_string)).collect())
     }
 
@@ -108,11 +108,12 @@ impl FeatureTable {
             .collect()
     }
 
-    fn index_of(&self, name: &str) -> Result<usize> {
-        self.batch
-            .schema()
-            .index_of(name)
-            .map_err(|_| FeaturesError::InvalidArgument(format!("no feature named {name:?}")))
+    /// A name that is not a column is the caller's mistake, not a bug.
+    fn check_feature(&self, name: &str) -> Result<()> {
+        match self.batch.column_by_name(name) {
+            Some(_) => Ok(()),
+            None => Err(FeaturesError::InvalidArgument(format!("no feature named {name:?}"))),
+        }
     }
 
     /// Writes the table as one zstd-compressed Parquet file.
@@ -159,12 +160,15 @@ pub async fn default_as_of(
     context: &SessionContext,
     include_bots: bool,
 ) -> Result<Option<DateTime<Utc>>> {
-    let sql = format!("SELECT max(event_time) FROM events WHERE {}", bot_condition(include_bots));
+    let sql = format!(
+        "SELECT max(event_time) AS last_event FROM events WHERE {}",
+        bot_condition(include_bots)
+    );
     let batches = context.sql(&sql).await?.collect().await?;
     let Some(batch) = batches.iter().find(|batch| batch.num_rows() > 0) else {
         return Ok(None);
     };
-    let last = analytics::columns::timestamps(batch, 0)?;
+    let last = timestamps(batch, "last_event")?;
     if last.is_null(0) {
         return Ok(None);
     }
@@ -200,7 +204,7 @@ async fn top_categories(
         .await?;
     let mut names = Vec::new();
     for batch in &batches {
-        let tops = strings(batch, 0)?;
+        let tops = strings(batch, "top")?;
         names.extend(tops.iter().flatten().filter(|t| !t.is_empty()).map(str::to_string));
     }
     Ok(names)
@@ -408,24 +412,23 @@ fn assemble(
 ) -> Result<RecordBatch> {
     let rows = raw.num_rows();
     let column = |name: &str| -> Result<ArrayRef> {
-        let index = raw.schema().index_of(name).map_err(|_| {
+        raw.column_by_name(name).cloned().ok_or_else(|| {
             FeaturesError::Internal(format!("the feature query has no column {name}"))
-        })?;
-        Ok(raw.column(index).clone())
+        })
     };
-    let users = strings(raw, raw.schema().index_of("user_id")?)?;
+    let users = strings(raw, "user_id")?;
     let customers: Vec<Option<&analytics::CustomerRfm>> =
         (0..rows).map(|row| rfm.get(users.value(row))).collect();
     let (modal_hours, night_shares) = hour_features(raw)?;
 
-    let purchase_value = floats(raw, raw.schema().index_of("purchase_value")?)?;
-    let views = integers(raw, raw.schema().index_of("views")?)?;
-    let purchases = integers(raw, raw.schema().index_of("purchases")?)?;
-    let refunds = integers(raw, raw.schema().index_of("refunds")?)?;
-    let searches = integers(raw, raw.schema().index_of("searches")?)?;
-    let sessions = integers(raw, raw.schema().index_of("sessions")?)?;
-    let cart_sessions = integers(raw, raw.schema().index_of("cart_sessions")?)?;
-    let abandoned = integers(raw, raw.schema().index_of("abandoned_cart_sessions")?)?;
+    let purchase_value = floats(raw, "purchase_value")?;
+    let views = integers(raw, "views")?;
+    let purchases = integers(raw, "purchases")?;
+    let refunds = integers(raw, "refunds")?;
+    let searches = integers(raw, "searches")?;
+    let sessions = integers(raw, "sessions")?;
+    let cart_sessions = integers(raw, "cart_sessions")?;
+    let abandoned = integers(raw, "abandoned_cart_sessions")?;
     let ratio = |numerator: f64, denominator: i64| {
         (denominator > 0).then(|| numerator / denominator as f64)
     };
@@ -483,7 +486,7 @@ fn assemble(
             // Users without a session, a category or a brand have no row in
             // that part of the query; their counts are 0, not null.
             "sessions" | "categories" | "brands" => {
-                let values = integers(raw, raw.schema().index_of(name)?)?;
+                let values = integers(raw, name)?;
                 Arc::new(Int64Array::from_iter_values((0..rows).map(|row| count(&values, row))))
             }
             _ => arrow::compute::cast(&column(name)?, &feature.kind.data_type())?,
@@ -506,9 +509,8 @@ fn assemble(
 /// The modal hour (ties to the earliest) and the share of events in hours
 /// 0–5, from the query's `hour_00` … `hour_23` counts.
 fn hour_features(raw: &RecordBatch) -> Result<(Vec<i64>, Vec<f64>)> {
-    let bins: Vec<Int64Array> = (0..24)
-        .map(|hour| Ok(integers(raw, raw.schema().index_of(&format!("hour_{hour:02}"))?)?))
-        .collect::<Result<_>>()?;
+    let bins: Vec<Int64Array> =
+        (0..24).map(|hour| integers(raw, &format!("hour_{hour:02}"))).collect::<Result<_>>()?;
     let mut modal_hours = Vec::with_capacity(raw.num_rows());
     let mut night_shares = Vec::with_capacity(raw.num_rows());
     for row in 0..raw.num_rows() {

@@ -167,6 +167,8 @@ impl LabelSummary {
 pub async fn run_features(args: FeaturesArgs, output: Output) -> anyhow::Result<()> {
     let built = args.selection.build().await?;
     let mut table = built.table;
+    // Counted before label columns are appended: those are targets, not features.
+    let feature_count = table.feature_names().len();
     let mut label_summary = None;
     if let (Some(task), Some(horizon)) = (args.label, args.horizon) {
         let mut spec = LabelSpec::new(table.as_of, horizon, task);
@@ -180,7 +182,7 @@ pub async fn run_features(args: FeaturesArgs, output: Output) -> anyhow::Result<
         out: args.out.display().to_string(),
         as_of: table.as_of,
         users: table.users(),
-        features: table.feature_names().len(),
+        features: feature_count,
         seconds: built.seconds,
         label: label_summary,
     };

@@ -3,7 +3,7 @@
 use chrono::Duration;
 use features::{LabelSpec, LabelTask, Labels, labels, parse_horizon};
 
-use crate::{assert_lines, block_on, session_with, utc};
+use crate::{assert_lines, session_with, utc};
 
 /// a, b and c are active before T; d only after it; e is a bot. a buys half a
 /// day after T, b only views, c buys exactly at T + 7 days.
@@ -19,51 +19,52 @@ const SHOP: &str = "
     2024-01-17 c s6 purchase price=5 order=o4
 ";
 
-fn labelled(task: LabelTask, horizon: &str) -> Labels {
+async fn labelled(task: LabelTask, horizon: &str) -> Labels {
     let spec = LabelSpec::new(utc("2024-01-10"), parse_horizon(horizon).unwrap(), task);
-    block_on(labels(&session_with(SHOP), &spec)).unwrap()
+    labels(&session_with(SHOP), &spec).await.unwrap()
 }
 
 /// `USER LABEL [censored]` per row, then the positives and whether the lake
 /// covers the window.
-fn render(labels: &Labels) -> String {
+fn render(labels: &Labels) -> Vec<String> {
     let users =
         labels.batch.column(0).as_any().downcast_ref::<arrow::array::StringArray>().unwrap();
     let censored =
         labels.batch.column(2).as_any().downcast_ref::<arrow::array::BooleanArray>().unwrap();
-    let mut out = String::new();
+    let mut lines = Vec::new();
     for (row, value) in labels.values().iter().enumerate() {
         let mark = if censored.value(row) { " censored" } else { "" };
-        out += &format!("{} {value}{mark}\n", users.value(row));
+        lines.push(format!("{} {value}{mark}", users.value(row)));
     }
-    out + &format!("positives {} covered {}", labels.positives, labels.horizon_covered())
+    lines.push(format!("positives {} covered {}", labels.positives, labels.horizon_covered()));
+    lines
 }
 
-#[track_caller]
-fn check(task: LabelTask, horizon: &str, expected: &str) {
-    assert_lines(&render(&labelled(task, horizon)), expected);
+async fn check(task: LabelTask, horizon: &str, expected: &[&str]) {
+    assert_lines(&render(&labelled(task, horizon).await), expected);
 }
 
-#[test]
-fn propensity_counts_purchases_inside_the_window_only() {
+#[tokio::test]
+async fn propensity_counts_purchases_inside_the_window_only() {
     // c's purchase lies exactly at T + 7 days: outside [T, T + 7 days).
-    check(LabelTask::Propensity, "7d", "a 1\nb 0\nc 0\npositives 1 covered true");
-    check(LabelTask::Propensity, "8d", "a 1\nb 0\nc 1\npositives 2 covered false");
+    check(LabelTask::Propensity, "7d", &["a 1", "b 0", "c 0", "positives 1 covered true"]).await;
+    check(LabelTask::Propensity, "8d", &["a 1", "b 0", "c 1", "positives 2 covered false"]).await;
 }
 
-#[test]
-fn churn_is_no_event_at_all_in_the_window() {
-    check(LabelTask::Churn, "7d", "a 0\nb 0\nc 1\npositives 1 covered true");
-    check(LabelTask::Churn, "1d", "a 0\nb 1\nc 1\npositives 2 covered true");
+#[tokio::test]
+async fn churn_is_no_event_at_all_in_the_window() {
+    check(LabelTask::Churn, "7d", &["a 0", "b 0", "c 1", "positives 1 covered true"]).await;
+    check(LabelTask::Churn, "1d", &["a 0", "b 1", "c 1", "positives 2 covered true"]).await;
 }
 
-#[test]
-fn next_purchase_is_censored_at_the_horizon() {
+#[tokio::test]
+async fn next_purchase_is_censored_at_the_horizon() {
     check(
         LabelTask::NextPurchase,
         "1w",
-        "a 0.5\nb 7 censored\nc 7 censored\npositives 1 covered true",
-    );
+        &["a 0.5", "b 7 censored", "c 7 censored", "positives 1 covered true"],
+    )
+    .await;
 }
 
 #[test]

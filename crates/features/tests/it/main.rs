@@ -12,20 +12,16 @@ use arrow::array::{
     TimestampMicrosecondArray, new_null_array,
 };
 use arrow::datatypes::DataType;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use events::column;
 
-/// A UTC time written `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS`.
+/// A UTC time written `YYYY-MM-DD` (midnight) or `YYYY-MM-DDTHH:MM`.
 fn utc(text: &str) -> DateTime<Utc> {
-    let time = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .or_else(|_| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap())
-        })
-        .unwrap_or_else(|e| panic!("bad time {text:?}: {e}"));
-    time.and_utc()
+    let rfc3339 =
+        if text.len() == 10 { format!("{text}T00:00:00Z") } else { format!("{text}:00Z") };
+    rfc3339.parse().unwrap_or_else(|e| panic!("bad time {text:?}: {e}"))
 }
 
 /// The optional columns a line may set, as `key=value`, and their lake column.
@@ -117,18 +113,13 @@ fn session_with(table: &str) -> SessionContext {
     context
 }
 
-/// Runs an async function to completion on a fresh runtime.
-fn block_on<T>(future: impl Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
-}
-
-/// Compares rendered output with the expectation, ignoring indentation and
-/// blank lines so that expectations can be written inline.
+/// Compares rendered lines with the expected ones, showing both in full.
 #[track_caller]
-fn assert_lines(actual: &str, expected: &str) {
-    let normalise = |text: &str| {
-        text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
-    };
-    let (actual, expected) = (normalise(actual), normalise(expected));
-    assert!(actual == expected, "expected:\n{expected}\n\nactual:\n{actual}\n");
+fn assert_lines(actual: &[String], expected: &[&str]) {
+    assert!(
+        actual == expected,
+        "expected:\n{}\n\nactual:\n{}\n",
+        expected.join("\n"),
+        actual.join("\n")
+    );
 }

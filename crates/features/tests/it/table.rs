@@ -2,7 +2,7 @@
 
 use features::{FEATURES, FeatureKind, FeatureOptions, FeatureTable, build};
 
-use crate::{assert_lines, block_on, session_with, utc};
+use crate::{assert_lines, session_with, utc};
 
 /// 2024-01-01 is a Monday. Item i1's prices are 100 (four events) and 90 (one
 /// purchase), so its median is 100; i2 is 300 and i3 20, each the only item of
@@ -30,13 +30,13 @@ const LATER: &str = "
     2024-02-01T12:00 b s10 search
 ";
 
-fn table(events: &str, options: FeatureOptions) -> FeatureTable {
-    block_on(build(&session_with(events), utc("2024-01-08"), &options)).unwrap()
+async fn table(events: &str, options: FeatureOptions) -> FeatureTable {
+    build(&session_with(events), utc("2024-01-08"), &options).await.unwrap()
 }
 
 /// One line per user: `USER name=value …` for the named features, numbers
 /// with two decimals, `-` for null.
-fn render(table: &FeatureTable, names: &[&str]) -> String {
+fn render(table: &FeatureTable, names: &[&str]) -> Vec<String> {
     let users = table.user_ids().unwrap();
     let mut lines = vec![String::new(); users.len()];
     for (line, user) in lines.iter_mut().zip(&users) {
@@ -68,16 +68,15 @@ fn render(table: &FeatureTable, names: &[&str]) -> String {
             line.push_str(&format!(" {name}={cell}"));
         }
     }
-    lines.join("\n")
+    lines
 }
 
-#[track_caller]
-fn check(names: &[&str], expected: &str) {
-    assert_lines(&render(&table(SHOP, FeatureOptions::default()), names), expected);
+async fn check(names: &[&str], expected: &[&str]) {
+    assert_lines(&render(&table(SHOP, FeatureOptions::default()).await, names), expected);
 }
 
-#[test]
-fn counts_sessions_and_times() {
+#[tokio::test]
+async fn counts_sessions_and_times() {
     // a's sessions without the refund: s1 (4 events, 240 s), s2 (2, 120 s), s3
     // (1, 0 s): 360 s over 7 − 3 gaps is 90 s of dwell time.
     check(
@@ -98,15 +97,16 @@ fn counts_sessions_and_times() {
             "recency_days",
             "days_since_last_purchase",
         ],
-        "
-        a events=8 views=3 searches=1 add_to_carts=1 purchases=1 refunds=1 reviews=1 sessions=3 mean_session_seconds=120.00 mean_events_per_session=2.33 mean_dwell_seconds=90.00 days_active=4 tenure_days=6.58 recency_days=1.50 days_since_last_purchase=6.58
-        b events=2 views=1 searches=0 add_to_carts=1 purchases=0 refunds=0 reviews=0 sessions=1 mean_session_seconds=600.00 mean_events_per_session=2.00 mean_dwell_seconds=600.00 days_active=1 tenure_days=4.17 recency_days=4.16 days_since_last_purchase=-
-        ",
-    );
+        &[
+            "a events=8 views=3 searches=1 add_to_carts=1 purchases=1 refunds=1 reviews=1 sessions=3 mean_session_seconds=120.00 mean_events_per_session=2.33 mean_dwell_seconds=90.00 days_active=4 tenure_days=6.58 recency_days=1.50 days_since_last_purchase=6.58",
+            "b events=2 views=1 searches=0 add_to_carts=1 purchases=0 refunds=0 reviews=0 sessions=1 mean_session_seconds=600.00 mean_events_per_session=2.00 mean_dwell_seconds=600.00 days_active=1 tenure_days=4.17 recency_days=4.16 days_since_last_purchase=-",
+        ],
+    )
+    .await;
 }
 
-#[test]
-fn money_and_funnel_rates() {
+#[tokio::test]
+async fn money_and_funnel_rates() {
     // a's order of 90 was refunded: monetary 0, but the order's value is 90.
     check(
         &[
@@ -123,15 +123,16 @@ fn money_and_funnel_rates() {
             "mean_rating",
             "review_sentiment",
         ],
-        "
-        a orders=1 monetary=0.00 average_order_value=90.00 rfm_r=1 rfm_segment=Lost cart_sessions=1 cart_abandonment_rate=0.00 view_to_purchase_rate=0.33 refund_rate=1.00 searches_per_session=0.33 mean_rating=4.00 review_sentiment=-
-        b orders=0 monetary=0.00 average_order_value=- rfm_r=- rfm_segment=- cart_sessions=1 cart_abandonment_rate=1.00 view_to_purchase_rate=0.00 refund_rate=- searches_per_session=0.00 mean_rating=- review_sentiment=-
-        ",
-    );
+        &[
+            "a orders=1 monetary=0.00 average_order_value=90.00 rfm_r=1 rfm_segment=Lost cart_sessions=1 cart_abandonment_rate=0.00 view_to_purchase_rate=0.33 refund_rate=1.00 searches_per_session=0.33 mean_rating=4.00 review_sentiment=-",
+            "b orders=0 monetary=0.00 average_order_value=- rfm_r=- rfm_segment=- cart_sessions=1 cart_abandonment_rate=1.00 view_to_purchase_rate=0.00 refund_rate=- searches_per_session=0.00 mean_rating=- review_sentiment=-",
+        ],
+    )
+    .await;
 }
 
-#[test]
-fn preferences_prices_and_rhythm() {
+#[tokio::test]
+async fn preferences_prices_and_rhythm() {
     // a's item interactions: electronics 4, home 1 (entropy 0.72 bits); brands
     // acme 4, zeta 1 (HHI 0.64 + 0.04). Hours 10 ×4, 2 ×2, 0 and 12: night 3 of
     // 8; the review is on a Saturday.
@@ -156,24 +157,25 @@ fn preferences_prices_and_rhythm() {
             "mobile_share",
             "modal_channel",
         ],
-        "
-        a top_category=electronics top_category_share=0.80 categories=2 category_entropy=0.72 category_share_electronics=0.80 category_share_home=0.20 brands=2 top_brand_share=0.80 brand_hhi=0.68 price_level_viewed=1.00 price_level_purchased=0.90 discount_purchase_share=1.00 night_share=0.38 weekend_share=0.12 modal_hour=10 modal_device=mobile mobile_share=0.71 modal_channel=email
-        b top_category=electronics top_category_share=1.00 categories=1 category_entropy=0.00 category_share_electronics=1.00 category_share_home=0.00 brands=1 top_brand_share=1.00 brand_hhi=1.00 price_level_viewed=1.00 price_level_purchased=- discount_purchase_share=- night_share=0.00 weekend_share=0.00 modal_hour=20 modal_device=desktop mobile_share=0.00 modal_channel=organic
-        ",
-    );
+        &[
+            "a top_category=electronics top_category_share=0.80 categories=2 category_entropy=0.72 category_share_electronics=0.80 category_share_home=0.20 brands=2 top_brand_share=0.80 brand_hhi=0.68 price_level_viewed=1.00 price_level_purchased=0.90 discount_purchase_share=1.00 night_share=0.38 weekend_share=0.12 modal_hour=10 modal_device=mobile mobile_share=0.71 modal_channel=email",
+            "b top_category=electronics top_category_share=1.00 categories=1 category_entropy=0.00 category_share_electronics=1.00 category_share_home=0.00 brands=1 top_brand_share=1.00 brand_hhi=1.00 price_level_viewed=1.00 price_level_purchased=- discount_purchase_share=- night_share=0.00 weekend_share=0.00 modal_hour=20 modal_device=desktop mobile_share=0.00 modal_channel=organic",
+        ],
+    )
+    .await;
 }
 
-#[test]
-fn events_at_or_after_as_of_change_nothing() {
-    let before = table(SHOP, FeatureOptions::default());
-    let with_later = table(&format!("{SHOP}{LATER}"), FeatureOptions::default());
+#[tokio::test]
+async fn events_at_or_after_as_of_change_nothing() {
+    let before = table(SHOP, FeatureOptions::default()).await;
+    let with_later = table(&format!("{SHOP}{LATER}"), FeatureOptions::default()).await;
     assert_eq!(before.batch, with_later.batch);
     assert_eq!(before.user_ids().unwrap(), ["a", "b"]);
 }
 
-#[test]
-fn columns_follow_the_catalogue() {
-    let table = table(SHOP, FeatureOptions::default());
+#[tokio::test]
+async fn columns_follow_the_catalogue() {
+    let table = table(SHOP, FeatureOptions::default()).await;
     let mut expected: Vec<String> = Vec::new();
     for feature in FEATURES {
         expected.push(feature.name.to_string());
@@ -190,10 +192,10 @@ fn columns_follow_the_catalogue() {
     }
 }
 
-#[test]
-fn bots_count_only_when_asked() {
+#[tokio::test]
+async fn bots_count_only_when_asked() {
     let options = FeatureOptions { include_bots: true, category_share_columns: 1 };
-    let table = table(SHOP, options);
+    let table = table(SHOP, options).await;
     assert_eq!(table.user_ids().unwrap(), ["a", "b", "c"]);
     assert_eq!(table.share_categories, ["electronics"]);
 }
@@ -211,9 +213,9 @@ fn every_feature_is_documented() {
     assert!(docs.contains(features::CATEGORY_SHARE_PREFIX));
 }
 
-#[test]
-fn the_parquet_file_holds_the_table() {
-    let table = table(SHOP, FeatureOptions::default());
+#[tokio::test]
+async fn the_parquet_file_holds_the_table() {
+    let table = table(SHOP, FeatureOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("features.parquet");
     table.write_parquet(&path).unwrap();

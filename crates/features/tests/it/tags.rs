@@ -3,7 +3,7 @@
 use features::tags::percentile;
 use features::{FeatureOptions, PROFILE_FEATURES, rule_segments, segment_profiles, tag_users};
 
-use crate::{assert_lines, block_on, session_with, utc};
+use crate::{assert_lines, session_with, utc};
 
 /// n arrives late; w views a lot and buys nothing; r searches and reviews; o
 /// shops at night; k leaves two carts; l orders three times; s spent most,
@@ -33,14 +33,11 @@ const SHOP: &str = "
     2024-01-01T00:30 s s11 purchase item=i3 price=500 order=s1
 ";
 
-#[test]
-fn tags_and_segments() {
-    let table = block_on(features::build(
-        &session_with(SHOP),
-        utc("2024-01-15"),
-        &FeatureOptions::default(),
-    ))
-    .unwrap();
+#[tokio::test]
+async fn tags_and_segments() {
+    let table = features::build(&session_with(SHOP), utc("2024-01-15"), &FeatureOptions::default())
+        .await
+        .unwrap();
     let tags = tag_users(&table).unwrap();
     let segments = rule_segments(&table, &tags).unwrap();
     let users = table.user_ids().unwrap();
@@ -56,16 +53,16 @@ fn tags_and_segments() {
     // shoppers; of the users with 5+ events (w, o) only o shops at night. The
     // segments of the customers are their RFM segments (docs/analytics.md).
     assert_lines(
-        &lines.join("\n"),
-        "
-        k cart_abandoner | Browsers
-        l loyal | About to Sleep
-        n new | New Visitors
-        o night_owl;window_shopper | Window Shoppers
-        r researcher;reviewer | Browsers
-        s big_spender;at_risk | Hibernating
-        w window_shopper | Window Shoppers
-        ",
+        &lines,
+        &[
+            "k cart_abandoner | Browsers",
+            "l loyal | About to Sleep",
+            "n new | New Visitors",
+            "o night_owl;window_shopper | Window Shoppers",
+            "r researcher;reviewer | Browsers",
+            "s big_spender;at_risk | Hibernating",
+            "w window_shopper | Window Shoppers",
+        ],
     );
     let profiles = segment_profiles(&table, &segments, &tags, &PROFILE_FEATURES).unwrap();
     let summary: Vec<String> = profiles
@@ -73,14 +70,14 @@ fn tags_and_segments() {
         .map(|p| format!("{} {} {:.2} orders={:?}", p.segment, p.users, p.share, p.means[3].1))
         .collect();
     assert_lines(
-        &summary.join("\n"),
-        "
-        Browsers 2 0.29 orders=Some(0.0)
-        Window Shoppers 2 0.29 orders=Some(0.0)
-        About to Sleep 1 0.14 orders=Some(3.0)
-        Hibernating 1 0.14 orders=Some(1.0)
-        New Visitors 1 0.14 orders=Some(0.0)
-        ",
+        &summary,
+        &[
+            "Browsers 2 0.29 orders=Some(0.0)",
+            "Window Shoppers 2 0.29 orders=Some(0.0)",
+            "About to Sleep 1 0.14 orders=Some(3.0)",
+            "Hibernating 1 0.14 orders=Some(1.0)",
+            "New Visitors 1 0.14 orders=Some(0.0)",
+        ],
     );
 }
 

@@ -251,6 +251,7 @@ fn demo_writes_a_report_with_every_section() {
         "Lifecycle",
         "RFM segments",
         "Propensity models",
+        "User features and tags",
     ] {
         assert!(html.contains(section), "report lacks {section}");
     }
@@ -355,6 +356,89 @@ fn paths_and_rfm_on_a_generated_shop() {
     assert!(
         String::from_utf8_lossy(&text.stdout).contains("recency as of 2024-01-07 23:59:59 UTC")
     );
+}
+
+#[test]
+fn features_with_labels_and_segments_on_a_generated_shop() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = generated_lake(dir.path());
+    let before = "event_time < TIMESTAMP '2024-01-10T00:00:00Z' AND NOT is_bot";
+    let users = single_number(
+        &lake,
+        &format!("SELECT count(DISTINCT user_id) AS n FROM events WHERE {before}"),
+    );
+    let buyers_in_window = single_number(
+        &lake,
+        &format!(
+            "SELECT count(DISTINCT user_id) AS n FROM events WHERE NOT is_bot \
+             AND event_type = 'purchase' AND event_time >= TIMESTAMP '2024-01-10T00:00:00Z' \
+             AND event_time < TIMESTAMP '2024-01-17T00:00:00Z' \
+             AND user_id IN (SELECT user_id FROM events WHERE {before})"
+        ),
+    );
+    let parquet = dir.path().join("train.parquet");
+    let summary = json(&[
+        "features",
+        "--lake",
+        path(&lake),
+        "--as-of",
+        "2024-01-10",
+        "--out",
+        path(&parquet),
+        "--label",
+        "propensity",
+        "--horizon",
+        "7d",
+        "--json",
+    ]);
+    assert_eq!(summary["users"].as_u64(), Some(users));
+    assert_eq!(summary["as_of"].as_str(), Some("2024-01-10T00:00:00Z"));
+    // The fixed features plus a share for each top-level category (at most 12).
+    let categories = single_number(
+        &lake,
+        &format!(
+            "SELECT count(DISTINCT split_part(category, '.', 1)) AS n FROM events WHERE {before} \
+             AND event_type IN ('view', 'add_to_cart', 'purchase')"
+        ),
+    );
+    let expected_features = features::FEATURES.len() as u64 + categories.min(12);
+    assert_eq!(summary["features"].as_u64(), Some(expected_features), "{summary}");
+    assert_eq!(summary["label"]["positives"].as_u64(), Some(buyers_in_window));
+    // The shop ends on 2024-01-14, before the window [01-10, 01-17) does.
+    assert_eq!(summary["label"]["horizon_covered"].as_bool(), Some(false));
+    assert!(std::fs::metadata(&parquet).unwrap().len() > 0);
+
+    let out = dir.path().join("segments");
+    let segments = json(&[
+        "segment",
+        "--lake",
+        path(&lake),
+        "--as-of",
+        "2024-01-10",
+        "--out",
+        path(&out),
+        "--json",
+    ]);
+    assert_eq!(segments["users"].as_u64(), Some(users));
+    let profiles = segments["profiles"].as_array().unwrap();
+    let in_profiles: u64 = profiles.iter().map(|p| p["users"].as_u64().unwrap()).sum();
+    assert_eq!(in_profiles, users);
+    let rows = std::fs::read_to_string(out.join("users.csv")).unwrap();
+    assert_eq!(rows.lines().next(), Some("user_id,segment,tags"));
+    assert_eq!(rows.lines().count() as u64, users + 1);
+    let profile_rows = std::fs::read_to_string(out.join("profiles.csv")).unwrap();
+    assert_eq!(profile_rows.lines().count(), profiles.len() + 1);
+
+    let text = smartfunnel(&[
+        "features",
+        "--lake",
+        path(&lake),
+        "--out",
+        path(&parquet),
+        "--label",
+        "churn",
+    ]);
+    assert!(!text.status.success(), "--label without --horizon must be refused");
 }
 
 #[test]

@@ -105,12 +105,23 @@ impl<T: Scalar> KMeansModel<T> {
         let mut labels = vec![0; data.rows()];
         labels.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(task, labels)| {
             let first = task * ROWS_PER_TASK;
-            let mut scores = vec![T::zero(); centroids.k];
-            for (offset, label) in labels.iter_mut().enumerate() {
-                *label = centroids.nearest(data.row(first + offset), &mut scores);
-            }
+            let mut visitor = Labeller { labels, first };
+            centroids.visit_scores(data, first..first + visitor.labels.len(), &mut visitor);
         });
         Ok(labels)
+    }
+}
+
+/// Labels rows by their nearest centroid.
+struct Labeller<'a> {
+    labels: &'a mut [usize],
+    first: usize,
+}
+
+impl<T: Scalar> ScoreVisitor<T> for Labeller<'_> {
+    #[inline(always)]
+    fn visit(&mut self, row: usize, scores: &[T]) {
+        self.labels[row - self.first] = nearest(scores).0;
     }
 }
 
@@ -120,12 +131,23 @@ fn mean_feature_variance<T: Scalar>(data: &Matrix<T>) -> f64 {
     std_devs.iter().map(|std_dev| std_dev * std_dev).sum::<f64>() / std_devs.len() as f64
 }
 
-/// Centroids laid out for the nearest-centroid search: transposed (feature-major), so
-/// that the inner loop runs over centroids with one independent accumulator each and
-/// vectorises, and with their squared norms, so that `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c`
-/// needs only the dot products (the argmin does not need `‖x‖²`).
+/// Centroids scored together: their partial sums live in a fixed-size local array,
+/// which the compiler keeps in vector registers (a slice of dynamic length k would go
+/// through memory on every feature).
+const CENTROID_BLOCK: usize = 8;
+/// Rows scored together: each row's multiply-adds form a dependent chain, so
+/// interleaving several rows keeps the vector units busy.
+const ROWS_TOGETHER: usize = 4;
+
+/// Centroids laid out for the nearest-centroid search: transposed (feature-major) in
+/// blocks of [`CENTROID_BLOCK`], padded with zeros, so that the inner loop runs over a
+/// block of centroids with one independent accumulator each and vectorises; and with
+/// their squared norms, so that `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c` needs only the dot
+/// products (scikit-learn computes distances the same way).
 struct Centroids<T> {
     k: usize,
+    padded: usize,
+    columns: usize,
     transposed: Vec<T>,
     squared_norms: Vec<T>,
 }
@@ -133,35 +155,136 @@ struct Centroids<T> {
 impl<T: Scalar> Centroids<T> {
     fn new(centroids: &Matrix<T>) -> Self {
         let (k, columns) = (centroids.rows(), centroids.columns());
-        let mut transposed = vec![T::zero(); k * columns];
+        let padded = k.div_ceil(CENTROID_BLOCK) * CENTROID_BLOCK;
+        let mut transposed = vec![T::zero(); padded * columns];
         for cluster in 0..k {
             for (column, &value) in centroids.row(cluster).iter().enumerate() {
-                transposed[column * k + cluster] = value;
+                transposed[column * padded + cluster] = value;
             }
         }
-        let squared_norms =
-            centroids.iter_rows().map(|row| row.iter().map(|&v| v * v).sum()).collect();
-        Centroids { k, transposed, squared_norms }
+        let mut squared_norms = vec![T::zero(); padded];
+        for (norm, row) in squared_norms.iter_mut().zip(centroids.iter_rows()) {
+            *norm = row.iter().map(|&v| v * v).sum();
+        }
+        Centroids { k, padded, columns, transposed, squared_norms }
     }
 
-    /// The index of the centroid nearest to `row`; `scores` is scratch of length k.
-    fn nearest(&self, row: &[T], scores: &mut [T]) -> usize {
-        scores.copy_from_slice(&self.squared_norms);
-        let minus_two = -(T::one() + T::one());
-        for (&value, centroid_values) in row.iter().zip(self.transposed.chunks_exact(self.k)) {
-            let scaled = value * minus_two;
-            for (score, &centroid_value) in scores.iter_mut().zip(centroid_values) {
-                *score += scaled * centroid_value;
-            }
-        }
-        let mut nearest = 0;
-        for (cluster, &score) in scores.iter().enumerate().skip(1) {
-            if score < scores[nearest] {
-                nearest = cluster;
-            }
-        }
-        nearest
+    /// Calls `visitor.visit(row, scores)` for every row in `rows`, in order, where
+    /// `scores[c]` is `‖c‖² − 2 x·c`: the squared distance from the row to centroid `c`,
+    /// less `‖x‖²`. Compiled for the best vector instructions of the CPU (see
+    /// [`ScorePass`]).
+    fn visit_scores<V: ScoreVisitor<T>>(
+        &self,
+        data: &Matrix<T>,
+        rows: std::ops::Range<usize>,
+        visitor: &mut V,
+    ) {
+        pulp::Arch::new().dispatch(ScorePass { centroids: self, data, rows, visitor });
     }
+
+    #[inline(always)]
+    fn visit_scores_inline<V: ScoreVisitor<T>>(
+        &self,
+        data: &Matrix<T>,
+        rows: std::ops::Range<usize>,
+        visitor: &mut V,
+    ) {
+        let mut scores = vec![T::zero(); self.padded * ROWS_TOGETHER];
+        let mut row = rows.start;
+        while row + ROWS_TOGETHER <= rows.end {
+            let group: [&[T]; ROWS_TOGETHER] = std::array::from_fn(|i| data.row(row + i));
+            self.group_scores(&group, &mut scores);
+            for (offset, scores) in scores.chunks_exact(self.padded).enumerate() {
+                visitor.visit(row + offset, &scores[..self.k]);
+            }
+            row += ROWS_TOGETHER;
+        }
+        for row in row..rows.end {
+            let group: [&[T]; ROWS_TOGETHER] = std::array::from_fn(|_| data.row(row));
+            self.group_scores(&group, &mut scores);
+            visitor.visit(row, &scores[..self.k]);
+        }
+    }
+
+    /// Scores of [`ROWS_TOGETHER`] rows, row after row, each `padded` long.
+    #[inline(always)]
+    fn group_scores(&self, rows: &[&[T]; ROWS_TOGETHER], scores: &mut [T]) {
+        let minus_two = -(T::one() + T::one());
+        for block in (0..self.padded).step_by(CENTROID_BLOCK) {
+            let norms = &self.squared_norms[block..block + CENTROID_BLOCK];
+            let mut partial = [[T::zero(); CENTROID_BLOCK]; ROWS_TOGETHER];
+            for sums in &mut partial {
+                sums.copy_from_slice(norms);
+            }
+            for column in 0..self.columns {
+                let start = column * self.padded + block;
+                let centroid_values = &self.transposed[start..start + CENTROID_BLOCK];
+                for (sums, row) in partial.iter_mut().zip(rows) {
+                    let scaled = row[column] * minus_two;
+                    for lane in 0..CENTROID_BLOCK {
+                        sums[lane] += scaled * centroid_values[lane];
+                    }
+                }
+            }
+            for (index, sums) in partial.iter().enumerate() {
+                let start = index * self.padded + block;
+                scores[start..start + CENTROID_BLOCK].copy_from_slice(sums);
+            }
+        }
+    }
+}
+
+/// The index and value of the smallest score (the first on ties).
+#[inline(always)]
+fn nearest<T: Scalar>(scores: &[T]) -> (usize, T) {
+    let mut best = (0, scores[0]);
+    for (cluster, &score) in scores.iter().enumerate().skip(1) {
+        if score < best.1 {
+            best = (cluster, score);
+        }
+    }
+    best
+}
+
+/// What a pass over the rows does with each row's centroid scores. Implementations
+/// mark `visit` `#[inline(always)]` so that it is compiled into [`ScorePass`].
+trait ScoreVisitor<T> {
+    fn visit(&mut self, row: usize, scores: &[T]);
+}
+
+/// One pass of [`Centroids::visit_scores`], run through `pulp`'s run-time dispatch: the
+/// kernels are plain loops that the compiler vectorises for whatever the enclosing
+/// function allows, which is SSE2 for the default x86-64 target and AVX2 with FMA inside
+/// `pulp`'s dispatch where the CPU has them. Everything called from here is inlined so
+/// that it is compiled for those instructions too.
+struct ScorePass<'a, T, V> {
+    centroids: &'a Centroids<T>,
+    data: &'a Matrix<T>,
+    rows: std::ops::Range<usize>,
+    visitor: &'a mut V,
+}
+
+impl<T: Scalar, V: ScoreVisitor<T>> pulp::WithSimd for ScorePass<'_, T, V> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        self.centroids.visit_scores_inline(self.data, self.rows, self.visitor);
+    }
+}
+
+/// `‖x‖²` of every row.
+fn row_norms<T: Scalar>(data: &Matrix<T>) -> Vec<T> {
+    (0..data.rows())
+        .into_par_iter()
+        .map(|row| data.row(row).iter().map(|&value| value * value).sum())
+        .collect()
+}
+
+/// A squared distance from its norm form, clamped at 0 against rounding.
+#[inline(always)]
+fn distance_from_score<T: Scalar>(row_norm: T, score: T) -> f64 {
+    to_f64(row_norm + score).max(0.0)
 }
 
 /// scikit-learn's greedy k-means++: each new centroid is the best, by the resulting
@@ -176,6 +299,7 @@ fn kmeans_plus_plus<T: Scalar>(data: &Matrix<T>, k: usize, rng: &mut Xoshiro256P
         .into_par_iter()
         .map(|row| to_f64(squared_distance(data.row(row), data.row(first))))
         .collect();
+    let row_norms = row_norms(data);
     let mut cumulative = vec![0.0; rows];
     for _ in 1..k {
         let mut running = 0.0;
@@ -189,20 +313,22 @@ fn kmeans_plus_plus<T: Scalar>(data: &Matrix<T>, k: usize, rng: &mut Xoshiro256P
                 cumulative.partition_point(|&sum| sum <= target).min(rows - 1)
             })
             .collect();
+        // Distances to the candidates through the norms, as in the Lloyd step (and as
+        // scikit-learn computes them), clamped at 0 against rounding.
+        let layout = Centroids::new(&data.select_rows(&candidates));
         let potentials = closest
             .par_chunks(ROWS_PER_TASK)
             .enumerate()
             .map(|(task, closest)| {
-                let first_row = task * ROWS_PER_TASK;
-                let mut potentials = vec![0.0; candidates.len()];
-                for (offset, &current) in closest.iter().enumerate() {
-                    let row = data.row(first_row + offset);
-                    for (potential, &candidate) in potentials.iter_mut().zip(&candidates) {
-                        *potential +=
-                            current.min(to_f64(squared_distance(row, data.row(candidate))));
-                    }
-                }
-                potentials
+                let first = task * ROWS_PER_TASK;
+                let mut visitor = Potentials {
+                    closest,
+                    first,
+                    row_norms: &row_norms,
+                    potentials: vec![0.0; candidates.len()],
+                };
+                layout.visit_scores(data, first..first + closest.len(), &mut visitor);
+                visitor.potentials
             })
             .reduce(|| vec![0.0; candidates.len()], add_vectors);
         let best = (0..candidates.len())
@@ -217,6 +343,26 @@ fn kmeans_plus_plus<T: Scalar>(data: &Matrix<T>, k: usize, rng: &mut Xoshiro256P
     centroids
 }
 
+/// Sums, per candidate, the squared distance of each row to its nearest centroid if the
+/// candidate were added.
+struct Potentials<'a, T> {
+    closest: &'a [f64],
+    first: usize,
+    row_norms: &'a [T],
+    potentials: Vec<f64>,
+}
+
+impl<T: Scalar> ScoreVisitor<T> for Potentials<'_, T> {
+    #[inline(always)]
+    fn visit(&mut self, row: usize, scores: &[T]) {
+        let current = self.closest[row - self.first];
+        for (potential, &score) in self.potentials.iter_mut().zip(scores) {
+            *potential += current.min(distance_from_score(self.row_norms[row], score));
+        }
+    }
+}
+
+#[inline(always)]
 fn to_f64<T: Scalar>(value: T) -> f64 {
     value.to_f64().unwrap_or(f64::INFINITY)
 }
@@ -225,7 +371,6 @@ fn to_f64<T: Scalar>(value: T) -> f64 {
 struct Assignment {
     sums: Vec<f64>,
     counts: Vec<usize>,
-    inertia: f64,
     changed: usize,
     /// The row farthest from its centroid, for re-seeding empty clusters.
     farthest: (f64, usize),
@@ -236,7 +381,6 @@ impl Assignment {
         Assignment {
             sums: vec![0.0; k * columns],
             counts: vec![0; k],
-            inertia: 0.0,
             changed: 0,
             farthest: (-1.0, 0),
         }
@@ -245,7 +389,6 @@ impl Assignment {
     fn merge(mut self, other: Assignment) -> Assignment {
         self.sums = add_vectors(self.sums, other.sums);
         self.counts.iter_mut().zip(other.counts).for_each(|(l, r)| *l += r);
-        self.inertia += other.inertia;
         self.changed += other.changed;
         if other.farthest.0 > self.farthest.0 {
             self.farthest = other.farthest;
@@ -254,9 +397,48 @@ impl Assignment {
     }
 }
 
+/// Labels rows by their nearest centroid, counting changes, and sums them per cluster.
+struct Assigner<'a, T> {
+    data: &'a Matrix<T>,
+    row_norms: &'a [T],
+    labels: &'a mut [usize],
+    first: usize,
+    found: Assignment,
+    /// Row sums per cluster in the data's type (vectorised; at most ROWS_PER_TASK rows,
+    /// so f32 keeps enough precision), added to `found.sums` in f64 afterwards.
+    sums: Vec<T>,
+}
+
+impl<T: Scalar> ScoreVisitor<T> for Assigner<'_, T> {
+    #[inline(always)]
+    fn visit(&mut self, row: usize, scores: &[T]) {
+        let (cluster, score) = nearest(scores);
+        let label = &mut self.labels[row - self.first];
+        if *label != cluster {
+            self.found.changed += 1;
+            *label = cluster;
+        }
+        let distance = distance_from_score(self.row_norms[row], score);
+        if distance > self.found.farthest.0 {
+            self.found.farthest = (distance, row);
+        }
+        self.found.counts[cluster] += 1;
+        let columns = self.data.columns();
+        let sums = &mut self.sums[cluster * columns..(cluster + 1) * columns];
+        for (sum, &value) in sums.iter_mut().zip(self.data.row(row)) {
+            *sum += value;
+        }
+    }
+}
+
 /// Assigns every row to its nearest centroid, updating `labels`, and sums the rows per
 /// cluster for the next centroids.
-fn assign<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &mut [usize]) -> Assignment {
+fn assign<T: Scalar>(
+    data: &Matrix<T>,
+    row_norms: &[T],
+    centroids: &Matrix<T>,
+    labels: &mut [usize],
+) -> Assignment {
     let (k, columns) = (centroids.rows(), centroids.columns());
     let layout = Centroids::new(centroids);
     labels
@@ -264,29 +446,32 @@ fn assign<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &mut [usiz
         .enumerate()
         .map(|(task, labels)| {
             let first = task * ROWS_PER_TASK;
-            let mut found = Assignment::empty(k, columns);
-            let mut scores = vec![T::zero(); k];
-            for (offset, label) in labels.iter_mut().enumerate() {
-                let row = data.row(first + offset);
-                let nearest = layout.nearest(row, &mut scores);
-                if *label != nearest {
-                    found.changed += 1;
-                    *label = nearest;
-                }
-                let distance = to_f64(squared_distance(row, centroids.row(nearest)));
-                found.inertia += distance;
-                if distance > found.farthest.0 {
-                    found.farthest = (distance, first + offset);
-                }
-                found.counts[nearest] += 1;
-                let sums = &mut found.sums[nearest * columns..(nearest + 1) * columns];
-                for (sum, value) in sums.iter_mut().zip(row) {
-                    *sum += to_f64(*value);
-                }
+            let mut visitor = Assigner {
+                data,
+                row_norms,
+                labels,
+                first,
+                found: Assignment::empty(k, columns),
+                sums: vec![T::zero(); k * columns],
+            };
+            layout.visit_scores(data, first..first + visitor.labels.len(), &mut visitor);
+            let mut found = visitor.found;
+            for (total, sum) in found.sums.iter_mut().zip(visitor.sums) {
+                *total = to_f64(sum);
             }
             found
         })
         .reduce(|| Assignment::empty(k, columns), Assignment::merge)
+}
+
+/// The sum of squared distances of the rows to their centroids, computed directly
+/// rather than through the norms, so that it carries no cancellation error.
+fn exact_inertia<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &[usize]) -> f64 {
+    labels
+        .par_iter()
+        .enumerate()
+        .map(|(row, &label)| to_f64(squared_distance(data.row(row), centroids.row(label))))
+        .sum()
 }
 
 /// Lloyd iterations from `seeds` (k × columns values, row after row).
@@ -298,16 +483,15 @@ fn lloyd<T: Scalar>(
 ) -> KMeansModel<T> {
     let columns = data.columns();
     let k = seeds.len() / columns;
+    let row_norms = row_norms(data);
     let mut centroids = Matrix::from_parts(seeds, k, columns);
     // No row has label k, so the first pass counts every row as changed.
     let mut labels = vec![k; data.rows()];
     let mut iterations = 0;
     let mut converged = false;
-    let mut inertia = f64::INFINITY;
     while iterations < max_iterations {
         iterations += 1;
-        let found = assign(data, &centroids, &mut labels);
-        inertia = found.inertia;
+        let found = assign(data, &row_norms, &centroids, &mut labels);
         if found.changed == 0 {
             converged = true;
             break;
@@ -337,7 +521,8 @@ fn lloyd<T: Scalar>(
     }
     if !converged {
         // The last update moved the centroids: label the rows by the final ones.
-        inertia = assign(data, &centroids, &mut labels).inertia;
+        assign(data, &row_norms, &centroids, &mut labels);
     }
+    let inertia = exact_inertia(data, &centroids, &labels);
     KMeansModel { centroids, labels, inertia, iterations }
 }

@@ -101,7 +101,27 @@ impl<T: Scalar> Matrix<T> {
     }
 }
 
+/// Independent partial sums in [`squared_distance`]: enough for the compiler to keep
+/// them in one or two vector registers, so the loop vectorises (a single running sum
+/// would be a chain of dependent additions).
+const LANES: usize = 8;
+
 /// Squared Euclidean distance.
 pub(crate) fn squared_distance<T: Scalar>(left: &[T], right: &[T]) -> T {
-    left.iter().zip(right).map(|(&l, &r)| (l - r) * (l - r)).sum()
+    let mut partial = [T::zero(); LANES];
+    let mut left_chunks = left.chunks_exact(LANES);
+    let mut right_chunks = right.chunks_exact(LANES);
+    for (l, r) in (&mut left_chunks).zip(&mut right_chunks) {
+        for lane in 0..LANES {
+            let difference = l[lane] - r[lane];
+            partial[lane] += difference * difference;
+        }
+    }
+    let tail: T = left_chunks
+        .remainder()
+        .iter()
+        .zip(right_chunks.remainder())
+        .map(|(&l, &r)| (l - r) * (l - r))
+        .sum();
+    partial.iter().copied().sum::<T>() + tail
 }

@@ -179,6 +179,18 @@ impl<T: Scalar> Centroids<T> {
         rows: std::ops::Range<usize>,
         visitor: &mut V,
     ) {
+        let rows = RowSelection::Range(rows);
+        pulp::Arch::new().dispatch(ScorePass { centroids: self, data, rows, visitor });
+    }
+
+    /// [`Centroids::visit_scores`] for the listed rows.
+    fn visit_scores_of<V: ScoreVisitor<T>>(
+        &self,
+        data: &Matrix<T>,
+        rows: &[usize],
+        visitor: &mut V,
+    ) {
+        let rows = RowSelection::List(rows);
         pulp::Arch::new().dispatch(ScorePass { centroids: self, data, rows, visitor });
     }
 
@@ -186,22 +198,23 @@ impl<T: Scalar> Centroids<T> {
     fn visit_scores_inline<V: ScoreVisitor<T>>(
         &self,
         data: &Matrix<T>,
-        rows: std::ops::Range<usize>,
+        count: usize,
+        row_at: impl Fn(usize) -> usize,
         visitor: &mut V,
     ) {
         let mut scores = vec![T::zero(); self.padded * ROWS_TOGETHER];
-        let mut row = rows.start;
-        while row + ROWS_TOGETHER <= rows.end {
-            let group: [&[T]; ROWS_TOGETHER] = std::array::from_fn(|i| data.row(row + i));
-            self.group_scores(&group, &mut scores);
-            for (offset, scores) in scores.chunks_exact(self.padded).enumerate() {
-                visitor.visit(row + offset, &scores[..self.k]);
+        let mut index = 0;
+        while index + ROWS_TOGETHER <= count {
+            let rows: [usize; ROWS_TOGETHER] = std::array::from_fn(|i| row_at(index + i));
+            self.group_scores(&rows.map(|row| data.row(row)), &mut scores);
+            for (row, scores) in rows.iter().zip(scores.chunks_exact(self.padded)) {
+                visitor.visit(*row, &scores[..self.k]);
             }
-            row += ROWS_TOGETHER;
+            index += ROWS_TOGETHER;
         }
-        for row in row..rows.end {
-            let group: [&[T]; ROWS_TOGETHER] = std::array::from_fn(|_| data.row(row));
-            self.group_scores(&group, &mut scores);
+        for index in index..count {
+            let row = row_at(index);
+            self.group_scores(&[data.row(row); ROWS_TOGETHER], &mut scores);
             visitor.visit(row, &scores[..self.k]);
         }
     }
@@ -260,8 +273,14 @@ trait ScoreVisitor<T> {
 struct ScorePass<'a, T, V> {
     centroids: &'a Centroids<T>,
     data: &'a Matrix<T>,
-    rows: std::ops::Range<usize>,
+    rows: RowSelection<'a>,
     visitor: &'a mut V,
+}
+
+/// The rows a [`ScorePass`] scores.
+enum RowSelection<'a> {
+    Range(std::ops::Range<usize>),
+    List(&'a [usize]),
 }
 
 impl<T: Scalar, V: ScoreVisitor<T>> pulp::WithSimd for ScorePass<'_, T, V> {
@@ -269,7 +288,20 @@ impl<T: Scalar, V: ScoreVisitor<T>> pulp::WithSimd for ScorePass<'_, T, V> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        self.centroids.visit_scores_inline(self.data, self.rows, self.visitor);
+        match self.rows {
+            RowSelection::Range(rows) => self.centroids.visit_scores_inline(
+                self.data,
+                rows.len(),
+                |index| rows.start + index,
+                self.visitor,
+            ),
+            RowSelection::List(rows) => self.centroids.visit_scores_inline(
+                self.data,
+                rows.len(),
+                |index| rows[index],
+                self.visitor,
+            ),
+        }
     }
 }
 
@@ -367,101 +399,110 @@ fn to_f64<T: Scalar>(value: T) -> f64 {
     value.to_f64().unwrap_or(f64::INFINITY)
 }
 
-/// What one assignment pass over a block of rows found.
-struct Assignment {
-    sums: Vec<f64>,
-    counts: Vec<usize>,
-    changed: usize,
-    /// The row farthest from its centroid, for re-seeding empty clusters.
-    farthest: (f64, usize),
+/// Per-row state of the Lloyd iterations, with Hamerly's bounds: a row whose distance to
+/// its centroid (at most `upper`) cannot exceed its distance to any other centroid (at
+/// least `lower`, and at least half the distance from its centroid to the nearest other
+/// one) keeps its label without computing any distance. The labels are those of plain
+/// Lloyd iterations; only the work differs (Hamerly 2010, "Making k-means even faster").
+struct RowBounds {
+    labels: Vec<usize>,
+    upper: Vec<f64>,
+    lower: Vec<f64>,
 }
 
-impl Assignment {
-    fn empty(k: usize, columns: usize) -> Self {
-        Assignment {
-            sums: vec![0.0; k * columns],
-            counts: vec![0; k],
-            changed: 0,
-            farthest: (-1.0, 0),
-        }
-    }
-
-    fn merge(mut self, other: Assignment) -> Assignment {
-        self.sums = add_vectors(self.sums, other.sums);
-        self.counts.iter_mut().zip(other.counts).for_each(|(l, r)| *l += r);
-        self.changed += other.changed;
-        if other.farthest.0 > self.farthest.0 {
-            self.farthest = other.farthest;
-        }
-        self
-    }
-}
-
-/// Labels rows by their nearest centroid, counting changes, and sums them per cluster.
-struct Assigner<'a, T> {
-    data: &'a Matrix<T>,
+/// Recomputes the nearest and second-nearest centroid of the rows it visits.
+struct Reassigner<'a, T> {
     row_norms: &'a [T],
-    labels: &'a mut [usize],
     first: usize,
-    found: Assignment,
-    /// Row sums per cluster in the data's type (vectorised; at most ROWS_PER_TASK rows,
-    /// so f32 keeps enough precision), added to `found.sums` in f64 afterwards.
-    sums: Vec<T>,
+    labels: &'a mut [usize],
+    upper: &'a mut [f64],
+    lower: &'a mut [f64],
+    /// Rows that changed cluster, with their old cluster (k for a first assignment).
+    moved: Vec<(usize, usize)>,
 }
 
-impl<T: Scalar> ScoreVisitor<T> for Assigner<'_, T> {
+impl<T: Scalar> ScoreVisitor<T> for Reassigner<'_, T> {
     #[inline(always)]
     fn visit(&mut self, row: usize, scores: &[T]) {
-        let (cluster, score) = nearest(scores);
-        let label = &mut self.labels[row - self.first];
-        if *label != cluster {
-            self.found.changed += 1;
-            *label = cluster;
+        let mut best = (0, scores[0]);
+        let mut second = T::infinity();
+        for (cluster, &score) in scores.iter().enumerate().skip(1) {
+            if score < best.1 {
+                second = best.1;
+                best = (cluster, score);
+            } else if score < second {
+                second = score;
+            }
         }
-        let distance = distance_from_score(self.row_norms[row], score);
-        if distance > self.found.farthest.0 {
-            self.found.farthest = (distance, row);
-        }
-        self.found.counts[cluster] += 1;
-        let columns = self.data.columns();
-        let sums = &mut self.sums[cluster * columns..(cluster + 1) * columns];
-        for (sum, &value) in sums.iter_mut().zip(self.data.row(row)) {
-            *sum += value;
+        let norm = self.row_norms[row];
+        let offset = row - self.first;
+        self.upper[offset] = distance_from_score(norm, best.1).sqrt();
+        self.lower[offset] = distance_from_score(norm, second).sqrt();
+        if self.labels[offset] != best.0 {
+            self.moved.push((row, self.labels[offset]));
+            self.labels[offset] = best.0;
         }
     }
 }
 
-/// Assigns every row to its nearest centroid, updating `labels`, and sums the rows per
-/// cluster for the next centroids.
+/// One assignment pass. Rows whose bounds prove their label are skipped; the others are
+/// checked against their own centroid and, if still in doubt, against all. Returns the
+/// rows that changed cluster with their old cluster.
 fn assign<T: Scalar>(
     data: &Matrix<T>,
     row_norms: &[T],
     centroids: &Matrix<T>,
-    labels: &mut [usize],
-) -> Assignment {
-    let (k, columns) = (centroids.rows(), centroids.columns());
+    bounds: &mut RowBounds,
+    check_all: bool,
+) -> Vec<(usize, usize)> {
+    let k = centroids.rows();
     let layout = Centroids::new(centroids);
+    // Half the distance from each centroid to the nearest other one.
+    let half_gap: Vec<f64> = (0..k)
+        .map(|cluster| {
+            (0..k)
+                .filter(|&other| other != cluster)
+                .map(|other| to_f64(squared_distance(centroids.row(cluster), centroids.row(other))))
+                .fold(f64::INFINITY, f64::min)
+                .sqrt()
+                / 2.0
+        })
+        .collect();
+    let RowBounds { labels, upper, lower } = bounds;
     labels
         .par_chunks_mut(ROWS_PER_TASK)
+        .zip(upper.par_chunks_mut(ROWS_PER_TASK))
+        .zip(lower.par_chunks_mut(ROWS_PER_TASK))
         .enumerate()
-        .map(|(task, labels)| {
+        .map(|(task, ((labels, upper), lower))| {
             let first = task * ROWS_PER_TASK;
-            let mut visitor = Assigner {
-                data,
-                row_norms,
-                labels,
-                first,
-                found: Assignment::empty(k, columns),
-                sums: vec![T::zero(); k * columns],
-            };
-            layout.visit_scores(data, first..first + visitor.labels.len(), &mut visitor);
-            let mut found = visitor.found;
-            for (total, sum) in found.sums.iter_mut().zip(visitor.sums) {
-                *total = to_f64(sum);
+            let mut doubtful = Vec::new();
+            for offset in 0..labels.len() {
+                let row = first + offset;
+                if check_all {
+                    doubtful.push(row);
+                    continue;
+                }
+                let label = labels[offset];
+                let bound = half_gap[label].max(lower[offset]);
+                if upper[offset] <= bound {
+                    continue;
+                }
+                upper[offset] =
+                    to_f64(squared_distance(data.row(row), centroids.row(label))).sqrt();
+                if upper[offset] > bound {
+                    doubtful.push(row);
+                }
             }
-            found
+            let mut visitor =
+                Reassigner { row_norms, first, labels, upper, lower, moved: Vec::new() };
+            layout.visit_scores_of(data, &doubtful, &mut visitor);
+            visitor.moved
         })
-        .reduce(|| Assignment::empty(k, columns), Assignment::merge)
+        .reduce(Vec::new, |mut left, right| {
+            left.extend(right);
+            left
+        })
 }
 
 /// The sum of squared distances of the rows to their centroids, computed directly
@@ -474,55 +515,99 @@ fn exact_inertia<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &[u
         .sum()
 }
 
-/// Lloyd iterations from `seeds` (k × columns values, row after row).
+/// Lloyd iterations from `seeds` (k × columns values, row after row), with Hamerly's
+/// bounds to skip rows whose label cannot change. Cluster sums are kept up to date
+/// from the rows that move.
 fn lloyd<T: Scalar>(
     data: &Matrix<T>,
     seeds: Vec<T>,
     max_iterations: usize,
     shift_tolerance: f64,
 ) -> KMeansModel<T> {
-    let columns = data.columns();
+    let (rows, columns) = (data.rows(), data.columns());
     let k = seeds.len() / columns;
     let row_norms = row_norms(data);
     let mut centroids = Matrix::from_parts(seeds, k, columns);
-    // No row has label k, so the first pass counts every row as changed.
-    let mut labels = vec![k; data.rows()];
+    // No row has label k, so the first pass moves every row.
+    let mut bounds =
+        RowBounds { labels: vec![k; rows], upper: vec![0.0; rows], lower: vec![0.0; rows] };
+    let mut sums = vec![0.0; k * columns];
+    let mut counts = vec![0usize; k];
     let mut iterations = 0;
     let mut converged = false;
     while iterations < max_iterations {
         iterations += 1;
-        let found = assign(data, &row_norms, &centroids, &mut labels);
-        if found.changed == 0 {
+        let moved = assign(data, &row_norms, &centroids, &mut bounds, iterations == 1);
+        if moved.is_empty() {
             converged = true;
             break;
         }
+        for &(row, old) in &moved {
+            let new = bounds.labels[row];
+            for (column, &value) in data.row(row).iter().enumerate() {
+                let value = to_f64(value);
+                if old < k {
+                    sums[old * columns + column] -= value;
+                }
+                sums[new * columns + column] += value;
+            }
+            if old < k {
+                counts[old] -= 1;
+            }
+            counts[new] += 1;
+        }
         let mut next = Vec::with_capacity(k * columns);
         for cluster in 0..k {
-            if found.counts[cluster] == 0 {
-                // An empty cluster restarts at the row worst served by its centroid.
-                next.extend_from_slice(data.row(found.farthest.1));
+            if counts[cluster] == 0 {
+                // An empty cluster restarts at the row that may be worst served.
+                let (farthest, _) =
+                    bounds.upper.iter().enumerate().fold((0, -1.0), |best, (row, &u)| {
+                        if u > best.1 { (row, u) } else { best }
+                    });
+                next.extend_from_slice(data.row(farthest));
                 continue;
             }
-            let count = found.counts[cluster] as f64;
+            let count = counts[cluster] as f64;
             next.extend(
-                found.sums[cluster * columns..(cluster + 1) * columns]
+                sums[cluster * columns..(cluster + 1) * columns]
                     .iter()
                     .map(|sum| T::from(sum / count).unwrap_or_else(T::zero)),
             );
         }
         let next = Matrix::from_parts(next, k, columns);
-        let shift: f64 = (0..k)
-            .map(|cluster| to_f64(squared_distance(centroids.row(cluster), next.row(cluster))))
-            .sum();
+        let moves: Vec<f64> = (0..k)
+            .map(|cluster| {
+                to_f64(squared_distance(centroids.row(cluster), next.row(cluster))).sqrt()
+            })
+            .collect();
         centroids = next;
+        // Moving the centroids loosens the bounds by at most how far they moved.
+        let (largest, runner_up) = moves.iter().enumerate().fold(
+            ((k, 0.0), 0.0),
+            |((index, top), second), (cluster, &moved)| {
+                if moved > top {
+                    ((cluster, moved), top)
+                } else {
+                    ((index, top), f64::max(second, moved))
+                }
+            },
+        );
+        let RowBounds { labels, upper, lower } = &mut bounds;
+        labels.par_iter().zip(upper.par_iter_mut()).zip(lower.par_iter_mut()).for_each(
+            |((&label, upper), lower)| {
+                *upper += moves[label];
+                *lower -= if label == largest.0 { runner_up } else { largest.1 };
+            },
+        );
+        let shift: f64 = moves.iter().map(|moved| moved * moved).sum();
         if shift <= shift_tolerance {
             break;
         }
     }
     if !converged {
         // The last update moved the centroids: label the rows by the final ones.
-        assign(data, &row_norms, &centroids, &mut labels);
+        assign(data, &row_norms, &centroids, &mut bounds, false);
     }
-    let inertia = exact_inertia(data, &centroids, &labels);
-    KMeansModel { centroids, labels, inertia, iterations }
+    let inertia = exact_inertia(data, &centroids, &bounds.labels);
+    KMeansModel { centroids, labels: bounds.labels, inertia, iterations }
 }

@@ -171,16 +171,14 @@ impl<T: Scalar> Centroids<T> {
 
     /// Calls `visitor.visit(row, scores)` for every row in `rows`, in order, where
     /// `scores[c]` is `‖c‖² − 2 x·c`: the squared distance from the row to centroid `c`,
-    /// less `‖x‖²`. Compiled for the best vector instructions of the CPU (see
-    /// [`ScorePass`]).
+    /// less `‖x‖²`.
     fn visit_scores<V: ScoreVisitor<T>>(
         &self,
         data: &Matrix<T>,
         rows: std::ops::Range<usize>,
         visitor: &mut V,
     ) {
-        let rows = RowSelection::Range(rows);
-        pulp::Arch::new().dispatch(ScorePass { centroids: self, data, rows, visitor });
+        self.visit_scores_inline(data, rows.len(), |index| rows.start + index, visitor);
     }
 
     /// [`Centroids::visit_scores`] for the listed rows.
@@ -190,8 +188,7 @@ impl<T: Scalar> Centroids<T> {
         rows: &[usize],
         visitor: &mut V,
     ) {
-        let rows = RowSelection::List(rows);
-        pulp::Arch::new().dispatch(ScorePass { centroids: self, data, rows, visitor });
+        self.visit_scores_inline(data, rows.len(), |index| rows[index], visitor);
     }
 
     #[inline(always)]
@@ -260,49 +257,9 @@ fn nearest<T: Scalar>(scores: &[T]) -> (usize, T) {
 }
 
 /// What a pass over the rows does with each row's centroid scores. Implementations
-/// mark `visit` `#[inline(always)]` so that it is compiled into [`ScorePass`].
+/// mark `visit` `#[inline(always)]` so that it is compiled into the scoring loop.
 trait ScoreVisitor<T> {
     fn visit(&mut self, row: usize, scores: &[T]);
-}
-
-/// One pass of [`Centroids::visit_scores`], run through `pulp`'s run-time dispatch: the
-/// kernels are plain loops that the compiler vectorises for whatever the enclosing
-/// function allows, which is SSE2 for the default x86-64 target and AVX2 with FMA inside
-/// `pulp`'s dispatch where the CPU has them. Everything called from here is inlined so
-/// that it is compiled for those instructions too.
-struct ScorePass<'a, T, V> {
-    centroids: &'a Centroids<T>,
-    data: &'a Matrix<T>,
-    rows: RowSelection<'a>,
-    visitor: &'a mut V,
-}
-
-/// The rows a [`ScorePass`] scores.
-enum RowSelection<'a> {
-    Range(std::ops::Range<usize>),
-    List(&'a [usize]),
-}
-
-impl<T: Scalar, V: ScoreVisitor<T>> pulp::WithSimd for ScorePass<'_, T, V> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        match self.rows {
-            RowSelection::Range(rows) => self.centroids.visit_scores_inline(
-                self.data,
-                rows.len(),
-                |index| rows.start + index,
-                self.visitor,
-            ),
-            RowSelection::List(rows) => self.centroids.visit_scores_inline(
-                self.data,
-                rows.len(),
-                |index| rows[index],
-                self.visitor,
-            ),
-        }
-    }
 }
 
 /// `‖x‖²` of every row.

@@ -320,7 +320,7 @@ fn write_customers_csv(analysis: &RfmAnalysis, path: &Path) -> anyhow::Result<()
 
 /// Prints rows under a header, each column as wide as its widest cell; columns
 /// of numbers (counts, percentages, `-` for none) are right-aligned.
-fn print_table(header: &[String], rows: &[Vec<String>]) {
+pub(crate) fn print_table(header: &[String], rows: &[Vec<String>]) {
     let looks_numeric =
         |cell: &str| cell == "-" || cell.trim_end_matches('%').parse::<f64>().is_ok();
     let columns = header.len();

@@ -12,7 +12,7 @@ use report::{Kpi, Report, Table, format_count};
 use serde::Serialize;
 
 use crate::generate::GenerateArgs;
-use crate::{Output, analytics_report, funnel_report, shop_report};
+use crate::{Output, analytics_report, clv_report, funnel_report, shop_report};
 
 /// Real samples shipped with the binary, to show the importers on real data.
 const REES46_SAMPLE: &[u8] =
@@ -183,6 +183,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     let funnel = funnel_report::add_funnel_sections(&mut report, &context, &lake_dir).await?;
     step(output, "retention, paths, lifecycle and RFM segments");
     for section in analytics_report::analytics_sections(&context).await? {
+        report.push_section(section);
+    }
+    step(output, "customer lifetime value (BG/NBD, Gamma-Gamma), value segments, CDNOW fit");
+    for section in clv_report::clv_sections(&shop).await? {
         report.push_section(section);
     }
     shop_report::add_import_section(

@@ -6,6 +6,9 @@
 
 mod analytics_cmd;
 mod analytics_report;
+mod cluster_cmd;
+mod clv_cmd;
+mod clv_report;
 mod demo;
 mod funnel_cmd;
 mod funnel_report;
@@ -64,6 +67,10 @@ enum Command {
     Lifecycle(analytics_cmd::LifecycleArgs),
     /// Recency, frequency and monetary scores and segments of the customers.
     Rfm(analytics_cmd::RfmArgs),
+    /// Customer lifetime value: BG/NBD and Gamma-Gamma fits, P(alive), holdout check.
+    Clv(clv_cmd::ClvArgs),
+    /// Clustering of a numeric table (K-Means).
+    Cluster(cluster_cmd::ClusterArgs),
 }
 
 /// Settings every command shares.
@@ -116,6 +123,8 @@ fn main() -> ExitCode {
             Command::Paths(args) => analytics_cmd::run_paths(args, output).await,
             Command::Lifecycle(args) => analytics_cmd::run_lifecycle(args, output).await,
             Command::Rfm(args) => analytics_cmd::run_rfm(args, output).await,
+            Command::Clv(args) => clv_cmd::run(args, output).await,
+            Command::Cluster(args) => cluster_cmd::run(args, output),
         }
     });
     match result {

@@ -29,10 +29,12 @@ impl FeatureStats {
     }
 
     /// How many standard deviations `value` lies from feature `column`'s mean (0 for a
-    /// constant feature).
+    /// constant feature, including one that varies only by rounding, below 1e-9 of its
+    /// mean's magnitude).
     pub fn z_score(&self, column: usize, value: f64) -> f64 {
         let std_dev = self.std_devs[column];
-        if std_dev > 0.0 { (value - self.means[column]) / std_dev } else { 0.0 }
+        let rounding = 1e-9 * self.means[column].abs().max(1.0);
+        if std_dev > rounding { (value - self.means[column]) / std_dev } else { 0.0 }
     }
 
     /// `data` with every column centred and scaled to unit variance (constant columns

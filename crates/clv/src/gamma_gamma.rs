@@ -60,11 +60,16 @@ impl GammaGammaParams {
 
     /// The expected value of this customer's future orders: a weighted mean of the
     /// population mean `p v / (q - 1)` and the customer's own mean (paper eq. 5). A
-    /// customer without repeat orders gets the population mean.
+    /// customer without repeat orders gets the population mean, which exists only for
+    /// `q > 1`: otherwise the answer is NaN (the model has no finite mean to give).
     pub fn expected_order_value(&self, frequency: f64, monetary: f64) -> f64 {
         let GammaGammaParams { p, q, v } = *self;
         let (x, m) = if frequency > 0.0 { (frequency, monetary) } else { (0.0, 0.0) };
-        p * (v + x * m) / (p * x + q - 1.0)
+        let weight = p * x + q - 1.0;
+        if weight <= 0.0 {
+            return f64::NAN;
+        }
+        p * (v + x * m) / weight
     }
 }
 

@@ -87,6 +87,7 @@ pub struct ClvAnalysis {
     /// Present when the data goes past the calibration end.
     pub holdout: Option<HoldoutEvaluation>,
     pub config: ClvConfig,
+    /// Summed over the customers with a finite value (see `GammaGammaParams::expected_order_value`).
     pub total_clv: f64,
     pub mean_p_alive: f64,
     /// Customers by P(alive) in tenths: `[0, 0.1)`, …, `[0.9, 1.0]`.
@@ -126,8 +127,10 @@ pub fn analyse(
         p_alive_histogram[((value.p_alive * 10.0) as usize).min(9)] += 1;
     }
     let mean_p_alive = values.iter().map(|v| v.p_alive).sum::<f64>() / customers as f64;
-    let total_clv = values.iter().map(|v| v.clv).sum();
-    let mut ranked = values.clone();
+    // Customers without repeat orders have no value when Gamma-Gamma's q ≤ 1 (NaN).
+    let total_clv = values.iter().map(|v| v.clv).filter(|clv| clv.is_finite()).sum();
+    let mut ranked: Vec<CustomerValue> =
+        values.iter().filter(|v| v.clv.is_finite()).cloned().collect();
     ranked.sort_by(|a, b| b.clv.total_cmp(&a.clv).then_with(|| a.customer.cmp(&b.customer)));
     ranked.truncate(top);
     values.sort_by(|a, b| a.customer.cmp(&b.customer));
@@ -263,6 +266,9 @@ fn print_analysis(analysis: &ClvAnalysis) {
         "Gamma-Gamma  p {:.4}  q {:.4}  v {:.4}  ({} repeat customers with spend)",
         g.params.p, g.params.q, g.params.v, g.customers
     );
+    if g.params.q <= 1.0 {
+        println!("note: q ≤ 1, so customers without repeat orders have no finite value (NaN)");
+    }
     if let Some(holdout) = &analysis.holdout {
         println!(
             "\nholdout to {} ({:.1} {unit}): {:.0} purchases, {:.1} predicted, MAE per customer {:.4}",

@@ -42,7 +42,9 @@ pub async fn clv_sections(lake: &Lake) -> anyhow::Result<Vec<Section>> {
         (Some(first), Some(last)) => {
             // Two thirds of the purchase history to fit, the rest to check the predictions.
             let calibration_end = first + Duration::days((last - first).num_days() * 2 / 3);
-            let config = ClvConfig::twelve_months(TimeUnit::Days);
+            // A generated shop covers weeks, not years: value the next month only.
+            let config =
+                ClvConfig { horizon_months: 1, ..ClvConfig::twelve_months(TimeUnit::Days) };
             match analyse(&transactions, calibration_end, Some(last), config, 10) {
                 Ok(analysis) => Some(analysis),
                 Err(error) => {
@@ -83,7 +85,7 @@ fn describe_shop_fit(section: &mut Section, analysis: &ClvAnalysis) {
             "Buy-till-you-die models fitted on the purchases up to {} (orders are purchase days, \
              time in days): BG/NBD predicts how many more purchases a customer makes and how likely \
              they are still active (P(alive)); Gamma-Gamma predicts what an order is worth. Lifetime \
-             value is the expected spend over the next {} months, discounted at {}% a month.",
+             value is the expected spend over the next {} month(s), discounted at {}% a month.",
             analysis.calibration_end,
             analysis.config.horizon_months,
             analysis.config.monthly_discount_rate * 100.0
@@ -91,8 +93,11 @@ fn describe_shop_fit(section: &mut Section, analysis: &ClvAnalysis) {
         .kpis(vec![
             Kpi::new("Customers", format_count(analysis.customers as f64))
                 .with_detail(format!("{} bought again", format_count(repeat as f64))),
-            Kpi::new("12-month value", format_decimal(analysis.total_clv, 0))
-                .with_detail("all customers, discounted"),
+            Kpi::new(
+                format!("{}-month value", analysis.config.horizon_months),
+                format_decimal(analysis.total_clv, 0),
+            )
+            .with_detail("all customers, discounted"),
             Kpi::new("Mean P(alive)", format_percent(analysis.mean_p_alive)),
         ])
         .table(
@@ -109,6 +114,14 @@ fn describe_shop_fit(section: &mut Section, analysis: &ClvAnalysis) {
                     ),
                 ]),
         );
+    if g.q <= 1.0 {
+        section.paragraph(format!(
+            "Gamma-Gamma's q is {:.3}, at most 1: the model's population mean order value is \
+             infinite, so customers without repeat orders get no value here (they count neither \
+             in the total nor in the segments).",
+            g.q
+        ));
+    }
     let labels: Vec<String> =
         (0..10).map(|tenth| format!("{}–{}%", tenth * 10, tenth * 10 + 10)).collect();
     let counts: Vec<f64> = analysis.p_alive_histogram.iter().map(|&n| n as f64).collect();
@@ -145,7 +158,7 @@ fn describe_shop_fit(section: &mut Section, analysis: &ClvAnalysis) {
     let mut top =
         Table::new(["customer", "repeat purchases", "P(alive)", "expected purchases", "value"])
             .with_numeric_columns([1, 2, 3, 4])
-            .with_caption("The ten customers with the highest 12-month value");
+            .with_caption("The ten customers with the highest value");
     for customer in &analysis.top_customers {
         top = top.row([
             customer.customer.clone(),
@@ -166,8 +179,11 @@ fn value_segments(customers: &[CustomerValue]) -> anyhow::Result<Section> {
         FeatureWords::new("days since first purchase", "new", "long-standing"),
         FeatureWords::new("order value", "small-basket", "big-basket"),
         FeatureWords::new("P(alive)", "fading", "active"),
-        FeatureWords::new("12-month value", "low-value", "high-value"),
+        FeatureWords::new("value", "low-value", "high-value"),
     ];
+    // Customers without a finite value (one-off buyers when Gamma-Gamma's q ≤ 1) are
+    // left out: the features must be numbers.
+    let customers: Vec<&CustomerValue> = customers.iter().filter(|c| c.clv.is_finite()).collect();
     let rows: Vec<Vec<f64>> = customers
         .iter()
         .map(|c| vec![c.frequency, c.age, c.expected_order_value, c.p_alive, c.clv])
@@ -217,7 +233,7 @@ fn value_segments(customers: &[CustomerValue]) -> anyhow::Result<Section> {
     section
         .paragraph(format!(
             "K-Means (k-means++ seeding, 3 restarts) on the standardised repeat purchases, customer \
-             age, expected order value, P(alive) and 12-month value of each customer. k = {} has the \
+             age, expected order value, P(alive) and value of each customer. k = {} has the \
              best silhouette of 2 to 5 ({}). Descriptions name the features on which a segment's \
              centre lies farthest from the average customer.",
             chosen.best_k,

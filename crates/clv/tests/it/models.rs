@@ -67,8 +67,11 @@ fn gamma_gamma_log_likelihood_and_expected_order_value_match_the_formula() {
     assert!(close(params.log_likelihood(2.0, 25.5), -3.6529127527062, 1e-12));
     assert!(close(params.log_likelihood(1.0, 10.0), -3.921350502111963, 1e-12));
     assert!(close(params.expected_order_value(2.0, 25.5), 27.247375328083987, 1e-12));
-    // Without repeat orders, the population mean p v / (q - 1).
+    // Without repeat orders, the population mean p v / (q - 1), which needs q > 1.
     assert!(close(params.expected_order_value(0.0, 0.0), 6.25 * 15.44 / 2.74, 1e-12));
+    let heavy_tailed = GammaGammaParams::new(6.25, 0.8, 15.44).unwrap();
+    assert!(heavy_tailed.expected_order_value(0.0, 0.0).is_nan());
+    assert!(heavy_tailed.expected_order_value(2.0, 25.5).is_finite());
 }
 
 #[test]

@@ -1487,6 +1487,143 @@ def bench_models(ctx: Ctx) -> Outcome:
 
 
 # --------------------------------------------------------------------------
+# Benchmarks: clv and kmeans (peers in bench/clv_peers.py, bench/cluster_peers.py)
+# --------------------------------------------------------------------------
+
+CDNOW_LOG = ROOT / "tests" / "data" / "cdnow" / "CDNOW_master.txt"
+CLV_CALIBRATION = ("1997-09-30", "1998-06-30")
+
+
+def peer_version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+@benchmark(
+    "clv", "Lifetime value on CDNOW vs lifetimes",
+    "BG/NBD and Gamma-Gamma fitted on the CDNOW log (weeks, calibration to 1997-09-30, "
+    "holdout to 1998-06-30) by `smartfunnel clv` and by lifetimes; parameters must agree "
+    "within 1% and the holdout MAE must be no worse.",
+)
+def bench_clv(ctx: Ctx) -> Outcome:
+    sf = Measurement("smartfunnel clv", None)
+    peer = Measurement(f"lifetimes {peer_version('lifetimes')}", None)
+    sf_argv = [ctx.bin, "clv", "--data", CDNOW_LOG, "--format", "cdnow", "--calibration-end",
+               CLV_CALIBRATION[0], "--observation-end", CLV_CALIBRATION[1], "--top", "0", "--json"]
+    peer_argv = [ctx.python, BENCH_DIR / "clv_peers.py", CDNOW_LOG, *CLV_CALIBRATION]
+    answers: dict[str, dict] = {}
+    for i in range(ctx.runs):
+        for m, argv in ([(sf, sf_argv), (peer, peer_argv)][::1 if i % 2 == 0 else -1]):
+            answers[m.system] = parse_json_output(ctx.measure(m, argv).stdout, m.system, argv)
+    ours, theirs = answers[sf.system], answers[peer.system]
+    rows, worst = [], 0.0
+    for model, names in (("bgnbd", "r alpha a b"), ("gamma_gamma", "p q v")):
+        for name in names.split():
+            a, b = ours[model]["params"][name], theirs[model][name]
+            worst = max(worst, abs(a - b) / abs(b))
+            rows.append(f"| {name} | {a:.6f} | {b:.6f} | {(a - b) / b:+.4%} |")
+    mae, peer_mae = ours["holdout"]["mae"], theirs["holdout_mae"]
+    rows.append(f"| holdout MAE | {mae:.6f} | {peer_mae:.6f} | {(mae - peer_mae) / peer_mae:+.4%} |")
+    params_ok, mae_ok = worst <= 0.01, mae <= peer_mae * (1 + 1e-9)
+    body = [
+        "**Goal:** parameters within 1% of lifetimes, holdout MAE no worse.\n\n"
+        f"- parameters: {'**met**' if params_ok else '**not met**'} — largest difference {worst:.4%}\n"
+        f"- holdout MAE: {'**met**' if mae_ok else '**not met**'} — {mae:.6f} vs {peer_mae:.6f}",
+        "| | smartfunnel | lifetimes | difference |\n|---|---:|---:|---:|\n" + "\n".join(rows),
+        timing_table(ctx, [(sf, f"{sf.median_s / peer.median_s:.2f}× lifetimes' time"),
+                           (peer, "peer")]),
+        f"Notes:\n\n- Both read `{ctx.display([CDNOW_LOG])}` ({ours['customers']:,} customers), "
+        "count orders as purchase days and fit on the calibration period; times are whole "
+        "processes (lifetimes' include the interpreter, pandas and its own CSV parsing: "
+        f"{theirs['seconds']['total']:.2f} s inside the script, of which fitting "
+        f"{theirs['seconds']['fit']:.2f} s).\n- lifetimes' `calibration_and_holdout_data` "
+        "fails under pandas 3, so `bench/clv_peers.py` counts holdout purchases itself, "
+        "the same way.",
+        "Commands:\n\n" + commands_block(ctx, [sf, peer]),
+    ]
+    raw = {"smartfunnel": ours, "lifetimes": theirs, "largest_parameter_difference": worst,
+           "measurements": [m.to_json() for m in (sf, peer)]}
+    return Outcome("\n\n".join(body), raw, passed=params_ok and mae_ok)
+
+
+KMEANS_SHAPE = (1_000_000, 16, 8)  # rows, columns, clusters (and k)
+KMEANS_MAX_ITER = 100
+KMEANS_SILHOUETTE_SAMPLE = 10_000
+
+
+@benchmark(
+    "kmeans", "K-Means on 1M × 16 vs scikit-learn",
+    "K-Means (k = 8, k-means++, one seeding, at most 100 Lloyd iterations, tol = 0) on a "
+    "generated Gaussian mixture of float32 rows: `smartfunnel cluster kmeans` against "
+    "scikit-learn's `KMeans` on the same `.npy` file, on one thread and on all cores.",
+)
+def bench_kmeans(ctx: Ctx) -> Outcome:
+    rows, columns, k = KMEANS_SHAPE
+    if ctx.quick:
+        rows //= 10
+    data = ctx.work / f"kmeans-{rows}x{columns}-k{k}-s{SEED}.npy"
+    script = BENCH_DIR / "cluster_peers.py"
+    if ctx.args.regenerate or not data.is_file():
+        ctx.execute([ctx.python, script, "generate", data, "--rows", rows, "--columns", columns,
+                     "--clusters", k, "--seed", SEED], what="generating the mixture")
+    warm_page_cache(data)
+    sklearn = f"scikit-learn {peer_version('scikit-learn')}"
+    systems = []
+    for threads in (1, ctx.cores):
+        label = "1 thread" if threads == 1 else f"{threads} threads"
+        common = ["--k", k, "--max-iter", KMEANS_MAX_ITER, "--threads", threads,
+                  "--silhouette-sample", KMEANS_SILHOUETTE_SAMPLE]
+        systems.append((threads, Measurement(f"smartfunnel, {label}", rows),
+                        [ctx.bin, "cluster", "kmeans", "--data", data, "--init-runs", 1, *common,
+                         "--json"]))
+        systems.append((threads, Measurement(f"{sklearn}, {label}", rows),
+                        [ctx.python, script, "kmeans", data, "--n-init", 1, *common]))
+    results: dict[str, list[dict]] = {m.system: [] for _, m, _ in systems}
+    for i in range(ctx.runs):
+        for _, m, argv in systems[i % 2:] + systems[:i % 2]:
+            results[m.system].append(parse_json_output(ctx.measure(m, argv).stdout, m.system, argv))
+
+    def median_fit(m: Measurement) -> float:
+        return statistics.median(r["fit_seconds"] for r in results[m.system])
+
+    lines, verdicts, ratios = [], [], {}
+    for threads in (1, ctx.cores):
+        ours, theirs = [m for t, m, _ in systems if t == threads]
+        ratio = median_fit(ours) / median_fit(theirs)
+        ratios[threads] = ratio
+        verdicts.append(f"- {threads} thread{'s' if threads > 1 else ''}: "
+                        f"{'**met**' if ratio <= 0.5 else '**not met**'} — fit takes {ratio:.2f}× "
+                        f"scikit-learn's ({median_fit(ours):.3f} s vs {median_fit(theirs):.3f} s)")
+        for m in (ours, theirs):
+            r = results[m.system][0]
+            lines.append(f"| {m.system} | {median_fit(m):.3f} | {m.median_s:.3f} | "
+                         f"{r['iterations']} | {r['inertia']:.6e} | {r['silhouette']:.4f} |")
+    body = [
+        "**Goal:** at most half of scikit-learn's fit time, single-threaded and on all cores.\n\n"
+        + "\n".join(verdicts),
+        "| system | median fit s | median process s | iterations | inertia | silhouette (10k sample) |\n"
+        "|---|---:|---:|---:|---:|---:|\n" + "\n".join(lines),
+        timing_table(ctx, [(m, "") for _, m, _ in systems]),
+        f"Notes:\n\n- Input `{ctx.display([data])}`: {rows:,} × {columns} float32, {k} Gaussian "
+        "clusters with centres drawn from N(0, 1) per feature plus N(0, 1) noise (overlapping, so "
+        "Lloyd runs a few dozen iterations), written once by `bench/cluster_peers.py generate`.\n"
+        "- Fit time is measured inside each process around the fit alone (k-means++ seeding, "
+        "Lloyd iterations and the final labels); process time adds start-up, loading the file "
+        "and the sampled silhouette. Both stop when no label changes (tol = 0) or after "
+        f"{KMEANS_MAX_ITER} iterations; the seeds differ (different random generators), so "
+        "iterations and inertia differ a little.\n"
+        "- Threads: smartfunnel `--threads`, a rayon pool; scikit-learn through "
+        "`threadpoolctl.threadpool_limits` (its OpenMP and BLAS pools).",
+        "Commands:\n\n" + commands_block(ctx, [m for _, m, _ in systems]),
+    ]
+    raw = {"input": str(data), "rows": rows, "columns": columns, "k": k, "results": results,
+           "fit_ratio_vs_sklearn": ratios, "measurements": [m.to_json() for _, m, _ in systems]}
+    return Outcome("\n\n".join(body), raw, passed=True)
+
+
+# --------------------------------------------------------------------------
 # Machine facts and the doc
 # --------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::generate::GenerateArgs;
 use crate::{
-    Output, analytics_report, features_report, funnel_report, model_report, predict_report,
-    shop_report,
+    Output, analytics_report, clv_report, features_report, funnel_report, model_report,
+    predict_report, shop_report,
 };
 
 /// Real samples shipped with the binary, to show the importers on real data.
@@ -206,6 +206,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     let predictions = predict_report::add_demo_sections(&mut report, &context, args.days).await?;
     step(output, "propensity models on the UCI online shoppers sample");
     let model = model_report::add_model_section(&mut report, out)?;
+    step(output, "customer lifetime value (BG/NBD, Gamma-Gamma), value segments, CDNOW fit");
+    for section in clv_report::clv_sections(&shop).await? {
+        report.push_section(section);
+    }
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",

@@ -6,6 +6,9 @@
 
 mod analytics_cmd;
 mod analytics_report;
+mod cluster_cmd;
+mod clv_cmd;
+mod clv_report;
 mod demo;
 mod features_cmd;
 mod features_report;
@@ -78,6 +81,10 @@ enum Command {
     Predict(predict_cmd::PredictArgs),
     /// Propensity models on any CSV: train (cross-validated), predict, explain.
     Model(model_cmd::ModelArgs),
+    /// Customer lifetime value: BG/NBD and Gamma-Gamma fits, P(alive), holdout check.
+    Clv(clv_cmd::ClvArgs),
+    /// Clustering of a numeric table (K-Means).
+    Cluster(cluster_cmd::ClusterArgs),
 }
 
 /// Settings every command shares.
@@ -155,6 +162,8 @@ fn main() -> ExitCode {
             Command::Segment(args) => features_cmd::run_segment(args, output).await,
             Command::Predict(args) => predict_cmd::run(args, output).await,
             Command::Model(args) => model_cmd::run(args, output).await,
+            Command::Clv(args) => clv_cmd::run(args, output).await,
+            Command::Cluster(args) => cluster_cmd::run(args, output),
         }
     });
     match result {

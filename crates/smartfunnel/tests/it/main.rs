@@ -252,6 +252,8 @@ fn demo_writes_a_report_with_every_section() {
         "RFM segments",
         "Propensity models",
         "User features and tags",
+        "Customer lifetime value",
+        "Lifetime value on CDNOW, against lifetimes",
     ] {
         assert!(html.contains(section), "report lacks {section}");
     }
@@ -651,4 +653,88 @@ fn model_bad_input_names_file_line_and_column() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("model.json"));
+}
+
+#[test]
+fn clv_on_cdnow_matches_lifetimes_and_writes_every_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("customers.csv");
+    let cdnow = data("cdnow/CDNOW_master.txt");
+    let result = json(&[
+        "clv",
+        "--format",
+        "cdnow",
+        "--data",
+        path(&cdnow),
+        "--calibration-end",
+        "1997-09-30",
+        "--observation-end",
+        "1998-06-30",
+        "--top",
+        "3",
+        "--out",
+        path(&out),
+        "--json",
+    ]);
+    // lifetimes 0.11.3 on the same log (bench/clv_peers.py), to four decimals.
+    for (model, name, want) in [
+        ("bgnbd", "r", 0.2516),
+        ("bgnbd", "alpha", 4.7889),
+        ("bgnbd", "a", 0.7234),
+        ("bgnbd", "b", 2.1611),
+        ("gamma_gamma", "p", 6.2754),
+        ("gamma_gamma", "q", 3.6245),
+        ("gamma_gamma", "v", 14.9837),
+    ] {
+        let got = result[model]["params"][name].as_f64().unwrap();
+        assert!((got - want).abs() <= 0.01 * want, "{model} {name}: {got} vs {want}");
+    }
+    assert_eq!(result["customers"].as_u64(), Some(23_570));
+    assert_eq!(result["top_customers"].as_array().unwrap().len(), 3);
+    let holdout = &result["holdout"];
+    assert_eq!(holdout["actual_total"].as_f64(), Some(19_684.0));
+    assert!(holdout["mae"].as_f64().unwrap() < 0.8188);
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(csv.starts_with("customer,frequency,recency,T,monetary,p_alive,expected_purchases"));
+    assert_eq!(csv.lines().count(), 23_571);
+}
+
+#[test]
+fn clv_names_a_bad_line_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.txt");
+    std::fs::write(&log, " 00001 19970101  1   11.77\n 00002 1997x101  1   1.00\n").unwrap();
+    let out = smartfunnel(&[
+        "clv",
+        "--format",
+        "cdnow",
+        "--data",
+        path(&log),
+        "--calibration-end",
+        "1997-09-30",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2: date \"1997x101\""), "{stderr}");
+}
+
+#[test]
+fn cluster_kmeans_finds_three_groups_in_a_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("points.csv");
+    let mut text = String::from("x,y\n");
+    for (cx, cy) in [(0.0, 0.0), (10.0, 10.0), (-10.0, 10.0)] {
+        for i in 0..20 {
+            let offset = (i as f64 - 10.0) / 40.0;
+            text.push_str(&format!("{},{}\n", cx + offset, cy - offset));
+        }
+    }
+    std::fs::write(&csv, text).unwrap();
+    let result = json(&["cluster", "kmeans", "--data", path(&csv), "--k", "3", "--json"]);
+    let mut sizes: Vec<u64> =
+        result["cluster_sizes"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, vec![20, 20, 20]);
+    assert_eq!(result["rows"].as_u64(), Some(60));
+    assert!(result["silhouette"].as_f64().unwrap() > 0.9);
 }

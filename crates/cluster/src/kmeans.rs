@@ -1,0 +1,570 @@
+//! K-Means: greedy k-means++ seeding and Lloyd iterations, both parallel with rayon.
+
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ClusterError, Result, invalid};
+use crate::matrix::{Matrix, Scalar, squared_distance};
+use crate::scale::{FeatureStats, add_vectors};
+
+/// Rows handled by one rayon task: big enough to amortise the per-task partial sums
+/// (k × columns values), small enough to balance across cores.
+const ROWS_PER_TASK: usize = 2048;
+
+/// How to fit K-Means. The defaults are scikit-learn's for `init='k-means++'`
+/// except `tolerance`, which is 0 (iterate until no label changes).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KMeansConfig {
+    /// Number of clusters.
+    pub k: usize,
+    /// Independent k-means++ seedings, each followed by Lloyd iterations; the run with
+    /// the lowest inertia wins (scikit-learn's `n_init`).
+    pub init_runs: usize,
+    /// Most Lloyd iterations per run (`max_iter`).
+    pub max_iterations: usize,
+    /// Stop when the centroids moved less than this, in squared distance summed over
+    /// centroids and relative to the data's mean per-feature variance (`tol`). With 0,
+    /// a run stops only when no label changes or at `max_iterations`.
+    pub tolerance: f64,
+    /// Seed of the seeding (run i uses `seed + i`). The same seed on the same thread
+    /// count gives the same model; other thread counts add partial sums in another
+    /// order, which can change the last bits.
+    pub seed: u64,
+}
+
+impl KMeansConfig {
+    /// `k` clusters, one run, at most 300 iterations, tolerance 0, seed 0.
+    pub fn new(k: usize) -> Self {
+        KMeansConfig { k, init_runs: 1, max_iterations: 300, tolerance: 0.0, seed: 0 }
+    }
+}
+
+/// A fitted K-Means model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansModel<T> {
+    /// One row per cluster.
+    pub centroids: Matrix<T>,
+    /// The cluster of each training row.
+    pub labels: Vec<usize>,
+    /// Sum of squared distances of the rows to their centroids.
+    pub inertia: f64,
+    /// Lloyd iterations of the winning run.
+    pub iterations: usize,
+}
+
+/// K-Means clustering.
+#[derive(Debug, Clone, Copy)]
+pub struct KMeans;
+
+impl KMeans {
+    /// Fits `config.k` clusters to the rows of `data`.
+    ///
+    /// Runs on the current rayon pool; call it inside `ThreadPool::install` to choose
+    /// the thread count.
+    pub fn fit<T: Scalar>(data: &Matrix<T>, config: &KMeansConfig) -> Result<KMeansModel<T>> {
+        if config.k == 0 || config.k > data.rows() {
+            return Err(invalid("k", format!("between 1 and the {} rows", data.rows()), config.k));
+        }
+        if config.init_runs == 0 {
+            return Err(invalid("init_runs", "at least 1", config.init_runs));
+        }
+        if !(config.tolerance.is_finite() && config.tolerance >= 0.0) {
+            return Err(invalid("tolerance", "finite and non-negative", config.tolerance));
+        }
+        let shift_tolerance = if config.tolerance > 0.0 {
+            config.tolerance * mean_feature_variance(data)
+        } else {
+            0.0
+        };
+        let mut best: Option<KMeansModel<T>> = None;
+        for run in 0..config.init_runs {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed.wrapping_add(run as u64));
+            let seeds = kmeans_plus_plus(data, config.k, &mut rng);
+            let model = lloyd(data, seeds, config.max_iterations, shift_tolerance);
+            if best.as_ref().is_none_or(|best| model.inertia < best.inertia) {
+                best = Some(model);
+            }
+        }
+        best.ok_or_else(|| ClusterError::Internal("no K-Means run finished".into()))
+    }
+}
+
+impl<T: Scalar> KMeansModel<T> {
+    /// The nearest centroid of each row of `data`.
+    pub fn predict(&self, data: &Matrix<T>) -> Result<Vec<usize>> {
+        if data.columns() != self.centroids.columns() {
+            return Err(ClusterError::ShapeMismatch(format!(
+                "data has {} columns, the centroids {}",
+                data.columns(),
+                self.centroids.columns()
+            )));
+        }
+        let centroids = Centroids::new(&self.centroids);
+        let mut labels = vec![0; data.rows()];
+        labels.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(task, labels)| {
+            let first = task * ROWS_PER_TASK;
+            let mut visitor = Labeller { labels, first };
+            centroids.visit_scores(data, first..first + visitor.labels.len(), &mut visitor);
+        });
+        Ok(labels)
+    }
+}
+
+/// Labels rows by their nearest centroid.
+struct Labeller<'a> {
+    labels: &'a mut [usize],
+    first: usize,
+}
+
+impl<T: Scalar> ScoreVisitor<T> for Labeller<'_> {
+    #[inline(always)]
+    fn visit(&mut self, row: usize, scores: &[T]) {
+        self.labels[row - self.first] = nearest(scores).0;
+    }
+}
+
+/// The mean of the per-feature variances, which scales `tolerance` like scikit-learn.
+fn mean_feature_variance<T: Scalar>(data: &Matrix<T>) -> f64 {
+    let std_devs = FeatureStats::of(data).std_devs;
+    std_devs.iter().map(|std_dev| std_dev * std_dev).sum::<f64>() / std_devs.len() as f64
+}
+
+/// Centroids scored together: their partial sums live in a fixed-size local array,
+/// which the compiler keeps in vector registers (a slice of dynamic length k would go
+/// through memory on every feature).
+const CENTROID_BLOCK: usize = 8;
+/// Rows scored together: each row's multiply-adds form a dependent chain, so
+/// interleaving several rows keeps the vector units busy.
+const ROWS_TOGETHER: usize = 4;
+
+/// Centroids laid out for the nearest-centroid search: transposed (feature-major) in
+/// blocks of [`CENTROID_BLOCK`], padded with zeros, so that the inner loop runs over a
+/// block of centroids with one independent accumulator each and vectorises; and with
+/// their squared norms, so that `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c` needs only the dot
+/// products (scikit-learn computes distances the same way).
+struct Centroids<T> {
+    k: usize,
+    padded: usize,
+    columns: usize,
+    transposed: Vec<T>,
+    squared_norms: Vec<T>,
+}
+
+impl<T: Scalar> Centroids<T> {
+    fn new(centroids: &Matrix<T>) -> Self {
+        let (k, columns) = (centroids.rows(), centroids.columns());
+        let padded = k.div_ceil(CENTROID_BLOCK) * CENTROID_BLOCK;
+        let mut transposed = vec![T::zero(); padded * columns];
+        for cluster in 0..k {
+            for (column, &value) in centroids.row(cluster).iter().enumerate() {
+                transposed[column * padded + cluster] = value;
+            }
+        }
+        let mut squared_norms = vec![T::zero(); padded];
+        for (norm, row) in squared_norms.iter_mut().zip(centroids.iter_rows()) {
+            *norm = row.iter().map(|&v| v * v).sum();
+        }
+        Centroids { k, padded, columns, transposed, squared_norms }
+    }
+
+    /// Calls `visitor.visit(row, scores)` for every row in `rows`, in order, where
+    /// `scores[c]` is `‖c‖² − 2 x·c`: the squared distance from the row to centroid `c`,
+    /// less `‖x‖²`.
+    fn visit_scores<V: ScoreVisitor<T>>(
+        &self,
+        data: &Matrix<T>,
+        rows: std::ops::Range<usize>,
+        visitor: &mut V,
+    ) {
+        self.visit_scores_inline(data, rows.len(), |index| rows.start + index, visitor);
+    }
+
+    /// [`Centroids::visit_scores`] for the listed rows.
+    fn visit_scores_of<V: ScoreVisitor<T>>(
+        &self,
+        data: &Matrix<T>,
+        rows: &[usize],
+        visitor: &mut V,
+    ) {
+        self.visit_scores_inline(data, rows.len(), |index| rows[index], visitor);
+    }
+
+    #[inline(always)]
+    fn visit_scores_inline<V: ScoreVisitor<T>>(
+        &self,
+        data: &Matrix<T>,
+        count: usize,
+        row_at: impl Fn(usize) -> usize,
+        visitor: &mut V,
+    ) {
+        let mut scores = vec![T::zero(); self.padded * ROWS_TOGETHER];
+        let mut index = 0;
+        while index + ROWS_TOGETHER <= count {
+            let rows: [usize; ROWS_TOGETHER] = std::array::from_fn(|i| row_at(index + i));
+            self.group_scores(&rows.map(|row| data.row(row)), &mut scores);
+            for (row, scores) in rows.iter().zip(scores.chunks_exact(self.padded)) {
+                visitor.visit(*row, &scores[..self.k]);
+            }
+            index += ROWS_TOGETHER;
+        }
+        for index in index..count {
+            let row = row_at(index);
+            self.group_scores(&[data.row(row); ROWS_TOGETHER], &mut scores);
+            visitor.visit(row, &scores[..self.k]);
+        }
+    }
+
+    /// Scores of [`ROWS_TOGETHER`] rows, row after row, each `padded` long.
+    #[inline(always)]
+    fn group_scores(&self, rows: &[&[T]; ROWS_TOGETHER], scores: &mut [T]) {
+        let minus_two = -(T::one() + T::one());
+        for block in (0..self.padded).step_by(CENTROID_BLOCK) {
+            let norms = &self.squared_norms[block..block + CENTROID_BLOCK];
+            let mut partial = [[T::zero(); CENTROID_BLOCK]; ROWS_TOGETHER];
+            for sums in &mut partial {
+                sums.copy_from_slice(norms);
+            }
+            for column in 0..self.columns {
+                let start = column * self.padded + block;
+                let centroid_values = &self.transposed[start..start + CENTROID_BLOCK];
+                for (sums, row) in partial.iter_mut().zip(rows) {
+                    let scaled = row[column] * minus_two;
+                    for lane in 0..CENTROID_BLOCK {
+                        sums[lane] += scaled * centroid_values[lane];
+                    }
+                }
+            }
+            for (index, sums) in partial.iter().enumerate() {
+                let start = index * self.padded + block;
+                scores[start..start + CENTROID_BLOCK].copy_from_slice(sums);
+            }
+        }
+    }
+}
+
+/// The index and value of the smallest score (the first on ties).
+#[inline(always)]
+fn nearest<T: Scalar>(scores: &[T]) -> (usize, T) {
+    let mut best = (0, scores[0]);
+    for (cluster, &score) in scores.iter().enumerate().skip(1) {
+        if score < best.1 {
+            best = (cluster, score);
+        }
+    }
+    best
+}
+
+/// What a pass over the rows does with each row's centroid scores. Implementations
+/// mark `visit` `#[inline(always)]` so that it is compiled into the scoring loop.
+trait ScoreVisitor<T> {
+    fn visit(&mut self, row: usize, scores: &[T]);
+}
+
+/// `‖x‖²` of every row.
+fn row_norms<T: Scalar>(data: &Matrix<T>) -> Vec<T> {
+    (0..data.rows())
+        .into_par_iter()
+        .map(|row| data.row(row).iter().map(|&value| value * value).sum())
+        .collect()
+}
+
+/// A squared distance from its norm form, clamped at 0 against rounding.
+#[inline(always)]
+fn distance_from_score<T: Scalar>(row_norm: T, score: T) -> f64 {
+    to_f64(row_norm + score).max(0.0)
+}
+
+/// scikit-learn's greedy k-means++: each new centroid is the best, by the resulting
+/// potential (sum of squared distances to the nearest centroid), of `2 + ⌊ln k⌋`
+/// candidates drawn with probability proportional to that squared distance.
+fn kmeans_plus_plus<T: Scalar>(data: &Matrix<T>, k: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<T> {
+    let rows = data.rows();
+    let trials = 2 + (k as f64).ln().floor() as usize;
+    let first = rng.random_range(0..rows);
+    let mut centroids: Vec<T> = data.row(first).to_vec();
+    let mut closest: Vec<f64> = (0..rows)
+        .into_par_iter()
+        .map(|row| to_f64(squared_distance(data.row(row), data.row(first))))
+        .collect();
+    let row_norms = row_norms(data);
+    let mut cumulative = vec![0.0; rows];
+    for _ in 1..k {
+        let mut running = 0.0;
+        for (sum, &distance) in cumulative.iter_mut().zip(&closest) {
+            running += distance;
+            *sum = running;
+        }
+        let candidates: Vec<usize> = (0..trials)
+            .map(|_| {
+                let target = rng.random::<f64>() * running;
+                cumulative.partition_point(|&sum| sum <= target).min(rows - 1)
+            })
+            .collect();
+        // Distances to the candidates through the norms, as in the Lloyd step (and as
+        // scikit-learn computes them), clamped at 0 against rounding.
+        let layout = Centroids::new(&data.select_rows(&candidates));
+        let potentials = closest
+            .par_chunks(ROWS_PER_TASK)
+            .enumerate()
+            .map(|(task, closest)| {
+                let first = task * ROWS_PER_TASK;
+                let mut visitor = Potentials {
+                    closest,
+                    first,
+                    row_norms: &row_norms,
+                    potentials: vec![0.0; candidates.len()],
+                };
+                layout.visit_scores(data, first..first + closest.len(), &mut visitor);
+                visitor.potentials
+            })
+            .reduce(|| vec![0.0; candidates.len()], add_vectors);
+        let best = (0..candidates.len())
+            .min_by(|&left, &right| potentials[left].total_cmp(&potentials[right]))
+            .unwrap_or(0);
+        let chosen = data.row(candidates[best]);
+        closest.par_iter_mut().enumerate().for_each(|(row, current)| {
+            *current = current.min(to_f64(squared_distance(data.row(row), chosen)));
+        });
+        centroids.extend_from_slice(chosen);
+    }
+    centroids
+}
+
+/// Sums, per candidate, the squared distance of each row to its nearest centroid if the
+/// candidate were added.
+struct Potentials<'a, T> {
+    closest: &'a [f64],
+    first: usize,
+    row_norms: &'a [T],
+    potentials: Vec<f64>,
+}
+
+impl<T: Scalar> ScoreVisitor<T> for Potentials<'_, T> {
+    #[inline(always)]
+    fn visit(&mut self, row: usize, scores: &[T]) {
+        let current = self.closest[row - self.first];
+        for (potential, &score) in self.potentials.iter_mut().zip(scores) {
+            *potential += current.min(distance_from_score(self.row_norms[row], score));
+        }
+    }
+}
+
+#[inline(always)]
+fn to_f64<T: Scalar>(value: T) -> f64 {
+    value.to_f64().unwrap_or(f64::INFINITY)
+}
+
+/// Per-row state of the Lloyd iterations, with Hamerly's bounds: a row whose distance to
+/// its centroid (at most `upper`) cannot exceed its distance to any other centroid (at
+/// least `lower`, and at least half the distance from its centroid to the nearest other
+/// one) keeps its label without computing any distance. The labels are those of plain
+/// Lloyd iterations; only the work differs (Hamerly 2010, "Making k-means even faster").
+struct RowBounds {
+    labels: Vec<usize>,
+    upper: Vec<f64>,
+    lower: Vec<f64>,
+}
+
+/// Recomputes the nearest and second-nearest centroid of the rows it visits.
+struct Reassigner<'a, T> {
+    row_norms: &'a [T],
+    first: usize,
+    labels: &'a mut [usize],
+    upper: &'a mut [f64],
+    lower: &'a mut [f64],
+    /// Rows that changed cluster, with their old cluster (k for a first assignment).
+    moved: Vec<(usize, usize)>,
+}
+
+impl<T: Scalar> ScoreVisitor<T> for Reassigner<'_, T> {
+    #[inline(always)]
+    fn visit(&mut self, row: usize, scores: &[T]) {
+        let mut best = (0, scores[0]);
+        let mut second = T::infinity();
+        for (cluster, &score) in scores.iter().enumerate().skip(1) {
+            if score < best.1 {
+                second = best.1;
+                best = (cluster, score);
+            } else if score < second {
+                second = score;
+            }
+        }
+        let norm = self.row_norms[row];
+        let offset = row - self.first;
+        self.upper[offset] = distance_from_score(norm, best.1).sqrt();
+        self.lower[offset] = distance_from_score(norm, second).sqrt();
+        if self.labels[offset] != best.0 {
+            self.moved.push((row, self.labels[offset]));
+            self.labels[offset] = best.0;
+        }
+    }
+}
+
+/// One assignment pass. Rows whose bounds prove their label are skipped; the others are
+/// checked against their own centroid and, if still in doubt, against all. Returns the
+/// rows that changed cluster with their old cluster.
+fn assign<T: Scalar>(
+    data: &Matrix<T>,
+    row_norms: &[T],
+    centroids: &Matrix<T>,
+    bounds: &mut RowBounds,
+    check_all: bool,
+) -> Vec<(usize, usize)> {
+    let k = centroids.rows();
+    let layout = Centroids::new(centroids);
+    // Half the distance from each centroid to the nearest other one.
+    let half_gap: Vec<f64> = (0..k)
+        .map(|cluster| {
+            (0..k)
+                .filter(|&other| other != cluster)
+                .map(|other| to_f64(squared_distance(centroids.row(cluster), centroids.row(other))))
+                .fold(f64::INFINITY, f64::min)
+                .sqrt()
+                / 2.0
+        })
+        .collect();
+    let RowBounds { labels, upper, lower } = bounds;
+    labels
+        .par_chunks_mut(ROWS_PER_TASK)
+        .zip(upper.par_chunks_mut(ROWS_PER_TASK))
+        .zip(lower.par_chunks_mut(ROWS_PER_TASK))
+        .enumerate()
+        .map(|(task, ((labels, upper), lower))| {
+            let first = task * ROWS_PER_TASK;
+            let mut doubtful = Vec::new();
+            for offset in 0..labels.len() {
+                let row = first + offset;
+                if check_all {
+                    doubtful.push(row);
+                    continue;
+                }
+                let label = labels[offset];
+                let bound = half_gap[label].max(lower[offset]);
+                if upper[offset] <= bound {
+                    continue;
+                }
+                upper[offset] =
+                    to_f64(squared_distance(data.row(row), centroids.row(label))).sqrt();
+                if upper[offset] > bound {
+                    doubtful.push(row);
+                }
+            }
+            let mut visitor =
+                Reassigner { row_norms, first, labels, upper, lower, moved: Vec::new() };
+            layout.visit_scores_of(data, &doubtful, &mut visitor);
+            visitor.moved
+        })
+        .reduce(Vec::new, |mut left, right| {
+            left.extend(right);
+            left
+        })
+}
+
+/// The sum of squared distances of the rows to their centroids, computed directly
+/// rather than through the norms, so that it carries no cancellation error.
+fn exact_inertia<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &[usize]) -> f64 {
+    labels
+        .par_iter()
+        .enumerate()
+        .map(|(row, &label)| to_f64(squared_distance(data.row(row), centroids.row(label))))
+        .sum()
+}
+
+/// Lloyd iterations from `seeds` (k × columns values, row after row), with Hamerly's
+/// bounds to skip rows whose label cannot change. Cluster sums are kept up to date
+/// from the rows that move.
+fn lloyd<T: Scalar>(
+    data: &Matrix<T>,
+    seeds: Vec<T>,
+    max_iterations: usize,
+    shift_tolerance: f64,
+) -> KMeansModel<T> {
+    let (rows, columns) = (data.rows(), data.columns());
+    let k = seeds.len() / columns;
+    let row_norms = row_norms(data);
+    let mut centroids = Matrix::from_parts(seeds, k, columns);
+    // No row has label k, so the first pass moves every row.
+    let mut bounds =
+        RowBounds { labels: vec![k; rows], upper: vec![0.0; rows], lower: vec![0.0; rows] };
+    let mut sums = vec![0.0; k * columns];
+    let mut counts = vec![0usize; k];
+    let mut iterations = 0;
+    let mut converged = false;
+    while iterations < max_iterations {
+        iterations += 1;
+        let moved = assign(data, &row_norms, &centroids, &mut bounds, iterations == 1);
+        if moved.is_empty() {
+            converged = true;
+            break;
+        }
+        for &(row, old) in &moved {
+            let new = bounds.labels[row];
+            for (column, &value) in data.row(row).iter().enumerate() {
+                let value = to_f64(value);
+                if old < k {
+                    sums[old * columns + column] -= value;
+                }
+                sums[new * columns + column] += value;
+            }
+            if old < k {
+                counts[old] -= 1;
+            }
+            counts[new] += 1;
+        }
+        let mut next = Vec::with_capacity(k * columns);
+        for cluster in 0..k {
+            if counts[cluster] == 0 {
+                // An empty cluster restarts at the row that may be worst served.
+                let (farthest, _) =
+                    bounds.upper.iter().enumerate().fold((0, -1.0), |best, (row, &u)| {
+                        if u > best.1 { (row, u) } else { best }
+                    });
+                next.extend_from_slice(data.row(farthest));
+                continue;
+            }
+            let count = counts[cluster] as f64;
+            next.extend(
+                sums[cluster * columns..(cluster + 1) * columns]
+                    .iter()
+                    .map(|sum| T::from(sum / count).unwrap_or_else(T::zero)),
+            );
+        }
+        let next = Matrix::from_parts(next, k, columns);
+        let moves: Vec<f64> = (0..k)
+            .map(|cluster| {
+                to_f64(squared_distance(centroids.row(cluster), next.row(cluster))).sqrt()
+            })
+            .collect();
+        centroids = next;
+        // Moving the centroids loosens the bounds by at most how far they moved.
+        let (largest, runner_up) = moves.iter().enumerate().fold(
+            ((k, 0.0), 0.0),
+            |((index, top), second), (cluster, &moved)| {
+                if moved > top {
+                    ((cluster, moved), top)
+                } else {
+                    ((index, top), f64::max(second, moved))
+                }
+            },
+        );
+        let RowBounds { labels, upper, lower } = &mut bounds;
+        labels.par_iter().zip(upper.par_iter_mut()).zip(lower.par_iter_mut()).for_each(
+            |((&label, upper), lower)| {
+                *upper += moves[label];
+                *lower -= if label == largest.0 { runner_up } else { largest.1 };
+            },
+        );
+        let shift: f64 = moves.iter().map(|moved| moved * moved).sum();
+        if shift <= shift_tolerance {
+            break;
+        }
+    }
+    if !converged {
+        // The last update moved the centroids: label the rows by the final ones.
+        assign(data, &row_norms, &centroids, &mut bounds, false);
+    }
+    let inertia = exact_inertia(data, &centroids, &bounds.labels);
+    KMeansModel { centroids, labels: bounds.labels, inertia, iterations }
+}

@@ -304,15 +304,48 @@ pub fn measure_latency(model: &Model, test: &Dataset, k: usize, queries: usize) 
             std::hint::black_box(list);
         }
     }
-    times.sort_by(f64::total_cmp);
-    let at = |quantile: f64| {
-        if times.is_empty() {
-            0.0
-        } else {
-            times[((times.len() - 1) as f64 * quantile).round() as usize]
+    Latency::from_times(times)
+}
+
+impl Latency {
+    fn from_times(mut times: Vec<f64>) -> Self {
+        times.sort_by(f64::total_cmp);
+        let at = |quantile: f64| {
+            if times.is_empty() {
+                0.0
+            } else {
+                times[((times.len() - 1) as f64 * quantile).round() as usize]
+            }
+        };
+        Latency { queries: times.len(), p50_us: at(0.5), p99_us: at(0.99), max_us: at(1.0) }
+    }
+}
+
+/// Times user-level queries (a whole list from the user's history, with filters and
+/// explanations) for up to `queries` distinct users of `test` the model knows.
+pub fn measure_user_latency(
+    model: &Model,
+    test: &Dataset,
+    k: usize,
+    filter: &UserFilter,
+    queries: usize,
+) -> Latency {
+    let mut times = Vec::with_capacity(queries);
+    let mut seen = std::collections::HashSet::new();
+    for session in &test.sessions {
+        if times.len() == queries {
+            break;
         }
-    };
-    Latency { queries: times.len(), p50_us: at(0.5), p99_us: at(0.99), max_us: at(1.0) }
+        let user = test.users.name(session.user);
+        if !seen.insert(session.user) || model.users.get(user).is_none() {
+            continue;
+        }
+        let started = Instant::now();
+        let list = model.recommend_for_user(user, k, filter);
+        times.push(started.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(list);
+    }
+    Latency::from_times(times)
 }
 
 /// User-level evaluation on a time split: each test user the model knows gets one list

@@ -81,6 +81,21 @@ impl Csr {
         columns.binary_search(&column).map_or(0.0, |at| values[at])
     }
 
+    /// Builds a matrix from per-row `(column, value)` lists kept in the given order (a
+    /// click sequence), so [`Csr::get`] does not apply.
+    pub fn from_ordered_rows(rows: Vec<Vec<(u32, f32)>>) -> Self {
+        let mut matrix = Csr { offsets: Vec::with_capacity(rows.len() + 1), ..Csr::default() };
+        matrix.offsets.push(0);
+        for row in rows {
+            for (column, value) in row {
+                matrix.columns.push(column);
+                matrix.values.push(value);
+            }
+            matrix.offsets.push(matrix.columns.len());
+        }
+        matrix
+    }
+
     /// The transpose, with `columns` rows.
     pub fn transpose(&self, columns: usize) -> Csr {
         let mut counts = vec![0usize; columns + 1];
@@ -118,6 +133,8 @@ pub struct TrainingData {
     pub row_end: Vec<f64>,
     /// Each session's items in click order.
     pub sequences: Vec<Vec<u32>>,
+    /// The row (user) of each session.
+    pub session_rows: Vec<u32>,
     /// Events per item.
     pub popularity: Vec<f32>,
 }
@@ -130,6 +147,7 @@ impl TrainingData {
         let mut row_end = vec![f64::NEG_INFINITY; users];
         let mut popularity = vec![0f32; dataset.items.len()];
         let mut sequences = Vec::with_capacity(dataset.sessions.len());
+        let mut session_rows = Vec::with_capacity(dataset.sessions.len());
         for session in &dataset.sessions {
             let user = session.user as usize;
             row_end[user] = row_end[user].max(session.end());
@@ -139,6 +157,7 @@ impl TrainingData {
                 per_user[user].push((click.item, weights.at(click.kind, click.time, now), bought));
             }
             sequences.push(session.clicks.iter().map(|click| click.item).collect());
+            session_rows.push(session.user);
         }
         let mut purchased = Vec::new();
         let rows = per_user
@@ -168,6 +187,7 @@ impl TrainingData {
             purchased,
             row_end,
             sequences,
+            session_rows,
             popularity,
         }
     }

@@ -33,13 +33,14 @@ pub use data::{
 pub use error::{RecommendError, Result};
 pub use evaluate::{
     Evaluation, Latency, Metrics, MetricsAccumulator, NextPrediction, evaluate, evaluate_users,
-    evaluate_with, map_items, measure_latency, predict_next, relative_popularity,
+    evaluate_with, map_items, measure_latency, measure_user_latency, predict_next,
+    relative_popularity,
 };
 pub use interactions::{Csr, TrainingData, Weights};
 pub use item_graph::{EaseConfig, ItemKnnConfig};
 pub use model::{
-    Algorithm, Model, Recommendation, TrainConfig, TrainingSummary, Tuning, TuningTrial,
-    UserFilter, train,
+    Algorithm, HybridConfig, Model, Recommendation, TrainConfig, TrainingSummary, Tuning,
+    TuningTrial, UserFilter, train,
 };
 pub use neighbours::{NeighbourConfig, PositionDecay};
 pub use scratch::Scratch;

@@ -29,11 +29,44 @@ pub enum Algorithm {
     Vsknn(NeighbourConfig),
     Ease(EaseConfig),
     Als(AlsConfig),
+    /// V-SKNN and sequential item-kNN, each scaled to its best score, added up.
+    Hybrid(HybridConfig),
+}
+
+/// Hyper-parameters of the hybrid of session neighbours and item neighbours.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HybridConfig {
+    pub sessions: NeighbourConfig,
+    pub items: ItemKnnConfig,
+    /// The item-kNN part's weight; the session part weighs 1.
+    pub item_weight: f32,
+}
+
+impl Default for HybridConfig {
+    fn default() -> Self {
+        Self {
+            sessions: NeighbourConfig {
+                neighbours: 200,
+                position_decay: crate::neighbours::PositionDecay::Harmonic,
+                match_decay: 2.0,
+                ..NeighbourConfig::vsknn()
+            },
+            items: ItemKnnConfig {
+                sequential: true,
+                alpha: 1.0,
+                shrink: 20.0,
+                history_decay: 0.5,
+                ..ItemKnnConfig::default()
+            },
+            item_weight: 0.5,
+        }
+    }
 }
 
 impl Algorithm {
     /// The names `--algo` takes.
-    pub const NAMES: &[&str] = &["popular", "item-knn", "user-knn", "sknn", "vsknn", "ease", "als"];
+    pub const NAMES: &[&str] =
+        &["popular", "item-knn", "user-knn", "sknn", "vsknn", "ease", "als", "hybrid"];
 
     /// The algorithm with its default hyper-parameters.
     pub fn with_defaults(name: &str) -> Option<Self> {
@@ -45,6 +78,7 @@ impl Algorithm {
             "vsknn" => Algorithm::Vsknn(NeighbourConfig::vsknn()),
             "ease" => Algorithm::Ease(EaseConfig::default()),
             "als" => Algorithm::Als(AlsConfig::default()),
+            "hybrid" => Algorithm::Hybrid(HybridConfig::default()),
             _ => return None,
         })
     }
@@ -58,6 +92,7 @@ impl Algorithm {
             Algorithm::Vsknn(_) => "vsknn",
             Algorithm::Ease(_) => "ease",
             Algorithm::Als(_) => "als",
+            Algorithm::Hybrid(_) => "hybrid",
         }
     }
 }
@@ -108,6 +143,7 @@ enum Scorer {
     Graph(ItemGraph),
     Neighbours(Neighbours),
     Als(Als),
+    Hybrid(Box<Neighbours>, ItemGraph, f32),
 }
 
 /// A trained recommender.
@@ -178,6 +214,11 @@ pub fn train(dataset: &Dataset, config: TrainConfig, source: &str) -> Result<Mod
             }
             Scorer::Als(train_als(&data, als))
         }
+        Algorithm::Hybrid(hybrid) => Scorer::Hybrid(
+            Box::new(train_neighbours(&data, &hybrid.sessions)),
+            train_item_knn(&data, &hybrid.items)?,
+            hybrid.item_weight,
+        ),
     };
     let train_seconds = started.elapsed().as_secs_f64();
     Ok(Model {
@@ -207,6 +248,7 @@ impl Model {
     pub fn scratch(&self) -> Scratch {
         let rows = match &self.scorer {
             Scorer::Neighbours(neighbours) => neighbours.rows.rows(),
+            Scorer::Hybrid(neighbours, _, _) => neighbours.rows.rows(),
             _ => 0,
         };
         Scratch::new(self.items.len(), rows)
@@ -243,6 +285,16 @@ impl Model {
                 neighbours.score(history, ordered, scratch);
                 false
             }
+            Scorer::Hybrid(neighbours, graph, item_weight) => {
+                neighbours.score(history, ordered, scratch);
+                let sessions = scratch.take_scaled();
+                graph.score(history, ordered, scratch);
+                scratch.scale(*item_weight);
+                for (item, score) in sessions {
+                    scratch.add_item(item, score);
+                }
+                false
+            }
             Scorer::Als(als) => {
                 if history.is_empty() {
                     scratch.item_scores.copy_from_slice(&self.popularity);
@@ -276,7 +328,9 @@ impl Model {
     /// The history item that most supports `item`, where the algorithm can tell.
     pub fn explain(&self, history: &[HistoryItem], ordered: bool, item: u32) -> Option<u32> {
         match &self.scorer {
-            Scorer::Graph(graph) => graph.explain(history, ordered, item),
+            Scorer::Graph(graph) | Scorer::Hybrid(_, graph, _) => {
+                graph.explain(history, ordered, item)
+            }
             Scorer::Als(als) => als.explain(history, item),
             Scorer::Popular | Scorer::Neighbours(_) => None,
         }
@@ -351,11 +405,10 @@ impl Model {
         match &self.scorer {
             Scorer::Popular => {}
             Scorer::Graph(graph) => arrays.csr(&graph.weights)?,
-            Scorer::Neighbours(neighbours) => {
-                arrays.csr(&neighbours.rows)?;
-                arrays.csr(&neighbours.item_rows)?;
-                arrays.f32s(&neighbours.row_norms)?;
-                arrays.f32s(&neighbours.idf)?;
+            Scorer::Neighbours(neighbours) => neighbours.write(&mut arrays)?,
+            Scorer::Hybrid(neighbours, graph, _) => {
+                neighbours.write(&mut arrays)?;
+                arrays.csr(&graph.weights)?;
             }
             Scorer::Als(als) => arrays.f32s(&als.item_factors)?,
         }
@@ -401,15 +454,16 @@ impl Model {
                 history_decay: *history_decay,
             }),
             Algorithm::UserKnn(config) | Algorithm::Sknn(config) | Algorithm::Vsknn(config) => {
-                let rows = arrays.csr(history.rows(), n_items)?;
-                let item_rows = arrays.csr(n_items, rows.rows())?;
-                let row_norms = arrays.f32s()?;
-                let idf = arrays.f32s()?;
-                if row_norms.len() != rows.rows() || idf.len() != n_items {
-                    return Err(damaged("neighbour arrays do not match the rows"));
-                }
-                Scorer::Neighbours(Neighbours { config: *config, rows, item_rows, row_norms, idf })
+                Scorer::Neighbours(Neighbours::read(&mut arrays, *config, history.rows(), n_items)?)
             }
+            Algorithm::Hybrid(config) => Scorer::Hybrid(
+                Box::new(Neighbours::read(&mut arrays, config.sessions, history.rows(), n_items)?),
+                ItemGraph {
+                    weights: arrays.csr(n_items, n_items)?,
+                    history_decay: config.items.history_decay,
+                },
+                config.item_weight,
+            ),
             Algorithm::Als(config) => {
                 let factors = arrays.f32s()?;
                 if factors.len() != n_items * config.factors {

@@ -6,8 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::HistoryItem;
+use crate::error::Result;
 use crate::interactions::{Csr, TrainingData};
 use crate::scratch::{Scratch, top_k};
+use crate::storage::{ArrayReader, ArrayWriter};
 
 /// How a query item's weight falls with its distance `d` from the newest item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +47,11 @@ pub struct NeighbourConfig {
     pub cosine: bool,
     /// Use the rows' event weights (user-kNN) instead of 0/1 membership (SKNN).
     pub weighted: bool,
+    /// Weight a neighbour session's items by `exp(−d / match_decay)`, `d` their distance in
+    /// clicks from where it meets the query's newest shared item (as STAN, Garg et al.
+    /// 2019); 0 weighs all its items alike. Only for click sequences.
+    #[serde(default)]
+    pub match_decay: f32,
 }
 
 impl NeighbourConfig {
@@ -56,6 +63,7 @@ impl NeighbourConfig {
             idf: false,
             cosine: true,
             weighted: false,
+            match_decay: 0.0,
         }
     }
 
@@ -67,6 +75,7 @@ impl NeighbourConfig {
             idf: true,
             cosine: false,
             weighted: false,
+            match_decay: 0.0,
         }
     }
 
@@ -78,6 +87,7 @@ impl NeighbourConfig {
             idf: false,
             cosine: true,
             weighted: true,
+            match_decay: 0.0,
         }
     }
 }
@@ -90,6 +100,8 @@ pub struct Neighbours {
     pub(crate) item_rows: Csr,
     pub(crate) row_norms: Vec<f32>,
     pub(crate) idf: Vec<f32>,
+    /// Each row's items in click order (its sessions one after another).
+    pub(crate) sequences: Csr,
 }
 
 pub fn train_neighbours(data: &TrainingData, config: &NeighbourConfig) -> Neighbours {
@@ -124,10 +136,41 @@ pub fn train_neighbours(data: &TrainingData, config: &NeighbourConfig) -> Neighb
             (total_rows / holders).ln()
         })
         .collect();
-    Neighbours { config: *config, rows, item_rows, row_norms, idf }
+    let mut sequences: Vec<Vec<(u32, f32)>> = vec![Vec::new(); rows.rows()];
+    for (session, sequence) in data.sequences.iter().enumerate() {
+        sequences[data.session_rows[session] as usize]
+            .extend(sequence.iter().map(|&item| (item, 0.0)));
+    }
+    let sequences = Csr::from_ordered_rows(sequences);
+    Neighbours { config: *config, rows, item_rows, row_norms, idf, sequences }
 }
 
 impl Neighbours {
+    pub(crate) fn write(&self, arrays: &mut ArrayWriter) -> Result<()> {
+        arrays.csr(&self.rows)?;
+        arrays.csr(&self.item_rows)?;
+        arrays.f32s(&self.row_norms)?;
+        arrays.f32s(&self.idf)?;
+        arrays.csr(&self.sequences)
+    }
+
+    pub(crate) fn read(
+        arrays: &mut ArrayReader,
+        config: NeighbourConfig,
+        rows: usize,
+        items: usize,
+    ) -> Result<Self> {
+        let row_items = arrays.csr(rows, items)?;
+        let item_rows = arrays.csr(items, rows)?;
+        let row_norms = arrays.f32s()?;
+        let idf = arrays.f32s()?;
+        let sequences = arrays.csr(rows, items)?;
+        if row_norms.len() != rows || idf.len() != items {
+            return Err(arrays.damaged("neighbour arrays do not match the rows"));
+        }
+        Ok(Neighbours { config, rows: row_items, item_rows, row_norms, idf, sequences })
+    }
+
     /// Position decay applies to an `ordered` history (a click sequence), not to a profile.
     pub(crate) fn score(&self, history: &[HistoryItem], ordered: bool, scratch: &mut Scratch) {
         // One weight per distinct query item: that of its newest occurrence.
@@ -172,6 +215,23 @@ impl Neighbours {
                 true
             });
         for (row, similarity) in nearest {
+            if ordered && self.config.match_decay > 0.0 {
+                let sequence = self.sequences.row(row as usize).0;
+                let anchor = history
+                    .iter()
+                    .rev()
+                    .find_map(|entry| sequence.iter().rposition(|&item| item == entry.item));
+                if let Some(anchor) = anchor {
+                    for (position, &item) in sequence.iter().enumerate() {
+                        let distance = position.abs_diff(anchor) as f32;
+                        scratch.add_item(
+                            item,
+                            similarity * (-distance / self.config.match_decay).exp(),
+                        );
+                    }
+                    continue;
+                }
+            }
             let (items, values) = self.rows.row(row as usize);
             for (&item, &value) in items.iter().zip(values) {
                 scratch.add_item(item, similarity * value);

@@ -42,6 +42,32 @@ impl Scratch {
         self.row_scores[at] += score;
     }
 
+    /// The touched item scores divided by their maximum, and the item scores cleared.
+    pub(crate) fn take_scaled(&mut self) -> Vec<(u32, f32)> {
+        let most =
+            self.touched_items.iter().map(|&i| self.item_scores[i as usize]).fold(0.0f32, f32::max);
+        let scale = if most > 0.0 { 1.0 / most } else { 0.0 };
+        let scores =
+            self.touched_items.iter().map(|&i| (i, self.item_scores[i as usize] * scale)).collect();
+        for &item in &self.touched_items {
+            self.item_scores[item as usize] = 0.0;
+            self.item_touched[item as usize] = false;
+        }
+        self.touched_items.clear();
+        scores
+    }
+
+    /// Scales the touched item scores so the best is `weight`.
+    pub(crate) fn scale(&mut self, weight: f32) {
+        let most =
+            self.touched_items.iter().map(|&i| self.item_scores[i as usize]).fold(0.0f32, f32::max);
+        if most > 0.0 {
+            for &item in &self.touched_items {
+                self.item_scores[item as usize] *= weight / most;
+            }
+        }
+    }
+
     /// Resets what the last query touched (not the dense item scores a dense model
     /// overwrites anyway).
     pub(crate) fn clear(&mut self) {

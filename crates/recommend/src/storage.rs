@@ -94,7 +94,7 @@ impl ArrayReader {
         Ok(reader)
     }
 
-    fn damaged(&self, reason: &str) -> RecommendError {
+    pub(crate) fn damaged(&self, reason: &str) -> RecommendError {
         RecommendError::ModelFormat { path: self.path.clone(), reason: reason.to_string() }
     }
 

@@ -8,7 +8,7 @@ use crate::error::{RecommendError, Result};
 use crate::evaluate::evaluate;
 use crate::interactions::Weights;
 use crate::item_graph::{EaseConfig, ItemKnnConfig};
-use crate::model::{Algorithm, Model, TrainConfig, Tuning, TuningTrial, train};
+use crate::model::{Algorithm, HybridConfig, Model, TrainConfig, Tuning, TuningTrial, train};
 use crate::neighbours::{NeighbourConfig, PositionDecay};
 
 /// The settings tried for an algorithm: a small grid around the literature's defaults.
@@ -48,16 +48,29 @@ pub fn grid(name: &str) -> Result<Vec<Algorithm>> {
             for neighbours in [100, 200] {
                 for sample in [500, 1000] {
                     for position_decay in [PositionDecay::Linear, PositionDecay::Harmonic] {
-                        for idf in [false, true] {
+                        for match_decay in [0.0, 2.0, 5.0] {
                             settings.push(Algorithm::Vsknn(NeighbourConfig {
                                 neighbours,
                                 sample,
                                 position_decay,
-                                idf,
+                                match_decay,
                                 ..NeighbourConfig::vsknn()
                             }));
                         }
                     }
+                }
+            }
+        }
+        "hybrid" => {
+            for item_weight in [0.25, 0.5, 1.0] {
+                for match_decay in [0.0, 2.0] {
+                    let defaults = HybridConfig::default();
+                    let sessions = NeighbourConfig { match_decay, ..defaults.sessions };
+                    settings.push(Algorithm::Hybrid(HybridConfig {
+                        item_weight,
+                        sessions,
+                        ..defaults
+                    }));
                 }
             }
         }

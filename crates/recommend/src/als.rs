@@ -47,8 +47,18 @@ pub struct Als {
     pub(crate) gram: Vec<f32>,
 }
 
+/// A dot product with eight independent partial sums, so the compiler can use SIMD
+/// (one running sum would force strict left-to-right float additions).
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut partial = [0f32; 8];
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..8 {
+            partial[lane] += x[lane] * y[lane];
+        }
+    }
+    partial.iter().sum::<f32>() + tail
 }
 
 /// `FᵀF + λI` for a row-major `rows × factors` matrix.

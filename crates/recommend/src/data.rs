@@ -265,12 +265,34 @@ fn csv_reader(file: std::fs::File, delimiter: u8, has_headers: bool) -> csv::Rea
         .from_reader(file)
 }
 
-/// The position of the first header name among `names`.
-fn column(headers: &csv::ByteRecord, names: &[&str]) -> Option<usize> {
-    headers.iter().position(|header| {
-        let header = String::from_utf8_lossy(header);
-        names.iter().any(|name| header.trim().eq_ignore_ascii_case(name))
-    })
+/// A file's header line, to find columns by name.
+struct Header<'a> {
+    path: &'a Path,
+    names: csv::ByteRecord,
+}
+
+impl<'a> Header<'a> {
+    fn read(path: &'a Path, reader: &mut csv::Reader<std::fs::File>) -> Result<Self> {
+        let names =
+            reader.byte_headers().map_err(|e| RecommendError::io("reading", path, e.into()))?;
+        Ok(Header { path, names: names.clone() })
+    }
+
+    /// The position of the first column named like one of `names` (case-insensitive).
+    fn find(&self, names: &[&str]) -> Option<usize> {
+        self.names.iter().position(|header| {
+            let header = String::from_utf8_lossy(header);
+            names.iter().any(|name| header.trim().eq_ignore_ascii_case(name))
+        })
+    }
+
+    fn require(&self, name: &'static str) -> Result<usize> {
+        self.find(&[name]).ok_or_else(|| self.missing(name))
+    }
+
+    fn missing(&self, column: &'static str) -> RecommendError {
+        RecommendError::MissingColumn { path: self.path.to_path_buf(), column }
+    }
 }
 
 struct Row<'a> {
@@ -328,12 +350,10 @@ fn records(
 
 fn read_session_rec(path: &Path, file: std::fs::File, builder: &mut DatasetBuilder) -> Result<()> {
     let mut reader = csv_reader(file, b'\t', true);
-    let headers =
-        reader.byte_headers().map_err(|e| RecommendError::io("reading", path, e.into()))?.clone();
-    let missing = |column| RecommendError::MissingColumn { path: path.to_path_buf(), column };
-    let session = column(&headers, &["SessionId"]).ok_or_else(|| missing("SessionId"))?;
-    let item = column(&headers, &["ItemId"]).ok_or_else(|| missing("ItemId"))?;
-    let time = column(&headers, &["Time"]).ok_or_else(|| missing("Time"))?;
+    let header = Header::read(path, &mut reader)?;
+    let session = header.require("SessionId")?;
+    let item = header.require("ItemId")?;
+    let time = header.require("Time")?;
     records(path, &mut reader, |row| {
         let session = row.non_empty(session, "SessionId")?;
         let item = row.non_empty(item, "ItemId")?;
@@ -364,14 +384,12 @@ fn read_yoochoose_dat(
 
 fn read_diginetica(path: &Path, file: std::fs::File, builder: &mut DatasetBuilder) -> Result<()> {
     let mut reader = csv_reader(file, b';', true);
-    let headers =
-        reader.byte_headers().map_err(|e| RecommendError::io("reading", path, e.into()))?.clone();
-    let missing = |column| RecommendError::MissingColumn { path: path.to_path_buf(), column };
-    let session = column(&headers, &["sessionId"]).ok_or_else(|| missing("sessionId"))?;
-    let user = column(&headers, &["userId"]).ok_or_else(|| missing("userId"))?;
-    let item = column(&headers, &["itemId"]).ok_or_else(|| missing("itemId"))?;
-    let timeframe = column(&headers, &["timeframe"]).ok_or_else(|| missing("timeframe"))?;
-    let date = column(&headers, &["eventdate"]).ok_or_else(|| missing("eventdate"))?;
+    let header = Header::read(path, &mut reader)?;
+    let session = header.require("sessionId")?;
+    let user = header.require("userId")?;
+    let item = header.require("itemId")?;
+    let timeframe = header.require("timeframe")?;
+    let date = header.require("eventdate")?;
     records(path, &mut reader, |row| {
         let session = row.non_empty(session, "sessionId")?;
         let user = match row.text(user, "userId")? {
@@ -395,20 +413,19 @@ fn read_diginetica(path: &Path, file: std::fs::File, builder: &mut DatasetBuilde
 
 fn read_csv(path: &Path, file: std::fs::File, builder: &mut DatasetBuilder) -> Result<()> {
     let mut reader = csv_reader(file, b',', true);
-    let headers =
-        reader.byte_headers().map_err(|e| RecommendError::io("reading", path, e.into()))?.clone();
-    let missing = |column| RecommendError::MissingColumn { path: path.to_path_buf(), column };
-    let item = column(&headers, &["item_id", "item"]).ok_or_else(|| missing("item_id"))?;
-    let session = column(&headers, &["session_id", "session"]);
-    let user = column(&headers, &["user_id", "user"]);
+    let header = Header::read(path, &mut reader)?;
+    let item = header.find(&["item_id", "item"]).ok_or_else(|| header.missing("item_id"))?;
+    let session = header.find(&["session_id", "session"]);
+    let user = header.find(&["user_id", "user"]);
     let (session, user) = match (session, user) {
         (Some(session), user) => (session, user.unwrap_or(session)),
         (None, Some(user)) => (user, user),
-        (None, None) => return Err(missing("session_id|user_id")),
+        (None, None) => return Err(header.missing("session_id|user_id")),
     };
-    let time = column(&headers, &["event_time", "time", "timestamp"])
-        .ok_or_else(|| missing("event_time|time|timestamp"))?;
-    let event_type = column(&headers, &["event_type"]);
+    let time = header
+        .find(&["event_time", "time", "timestamp"])
+        .ok_or_else(|| header.missing("event_time|time|timestamp"))?;
+    let event_type = header.find(&["event_type"]);
     records(path, &mut reader, |row| {
         let kind = match event_type {
             Some(index) => match EventKind::from_name(row.text(index, "event_type")?) {

@@ -12,7 +12,7 @@ use report::{Kpi, Report, Table, format_count};
 use serde::Serialize;
 
 use crate::generate::GenerateArgs;
-use crate::{Output, analytics_report, funnel_report, shop_report};
+use crate::{Output, analytics_report, funnel_report, recommend_report, shop_report};
 
 /// Real samples shipped with the binary, to show the importers on real data.
 const REES46_SAMPLE: &[u8] =
@@ -46,6 +46,7 @@ struct DemoSummary {
     samples_quarantined: u64,
     erased_events: u64,
     funnel: funnel_report::FunnelSummary,
+    recommend: recommend_report::RecommendSummary,
     seconds: f64,
 }
 
@@ -185,6 +186,9 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     for section in analytics_report::analytics_sections(&context).await? {
         report.push_section(section);
     }
+    step(output, "recommendations: item-kNN for shoppers, next-click models on YOOCHOOSE");
+    let recommend =
+        recommend_report::add_recommend_sections(&mut report, &out.join("lake"), &samples).await?;
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",
@@ -247,6 +251,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         samples_quarantined: sample_import.summary.quarantined,
         erased_events: erase.events_deleted,
         funnel,
+        recommend,
         seconds: started.elapsed().as_secs_f64(),
     };
     if output.json {
@@ -279,6 +284,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             "  funnel    {} (SQL window_funnel differs for {} users)",
             steps.join(" → "),
             summary.funnel.sql_engine_differences
+        );
+        println!(
+            "  recommend Recall@10 {:.3} for shoppers' last quarter, Recall@20 {:.3} on YOOCHOOSE (V-SKNN)",
+            summary.recommend.shop_recall, summary.recommend.yoochoose_recall
         );
         println!("  report    {}", summary.report);
     }

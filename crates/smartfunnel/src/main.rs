@@ -13,6 +13,8 @@ mod generate;
 mod import;
 mod lake_cmd;
 mod progress;
+mod recommend_cmd;
+mod recommend_report;
 mod shop_report;
 mod sql;
 
@@ -64,6 +66,8 @@ enum Command {
     Lifecycle(analytics_cmd::LifecycleArgs),
     /// Recency, frequency and monetary scores and segments of the customers.
     Rfm(analytics_cmd::RfmArgs),
+    /// Recommenders: train, next-click predictions, evaluation, per-user lists.
+    Recommend(recommend_cmd::RecommendArgs),
 }
 
 /// Settings every command shares.
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
             Command::Paths(args) => analytics_cmd::run_paths(args, output).await,
             Command::Lifecycle(args) => analytics_cmd::run_lifecycle(args, output).await,
             Command::Rfm(args) => analytics_cmd::run_rfm(args, output).await,
+            Command::Recommend(args) => recommend_cmd::run(args, output).await,
         }
     });
     match result {

@@ -301,6 +301,12 @@ async fn run_train(args: TrainArgs, output: Output) -> anyhow::Result<()> {
     if args.show_params {
         return output.print_json(&algorithm);
     }
+    if args.tune.is_some() && args.source.format == DataFormat::Lake {
+        // The validation data would be read from the same lake as the training data.
+        bail!(
+            "--tune takes a validation file; with --format lake, train with --until and evaluate with --from"
+        );
+    }
     let weights = parse_weights(&args.weights, args.half_life_days)?;
     let (train_data, source) = load(args.data.as_deref(), &args.source).await?;
     let validation = match &args.tune {

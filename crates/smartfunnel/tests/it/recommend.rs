@@ -98,11 +98,14 @@ fn train_next_and_evaluate_on_yoochoose() {
 fn tuning_records_its_trials_on_the_validation_file() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
-    let valid = yoochoose("train_valid");
-    let trained = train_on_yoochoose(&model, "user-knn", &["--tune", &valid]);
+    // The first 2,000 validation clicks keep this debug-mode test quick.
+    let text = std::fs::read_to_string(yoochoose("train_valid")).unwrap();
+    let valid = dir.path().join("valid-head.txt");
+    std::fs::write(&valid, text.lines().take(2_001).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let trained = train_on_yoochoose(&model, "user-knn", &["--tune", path(&valid)]);
     let trials = trained["tuning"]["trials"].as_array().unwrap();
     assert_eq!(trials.len(), 4);
-    assert!(trained["tuning"]["validation"].as_str().unwrap().ends_with("train_valid.txt"));
+    assert!(trained["tuning"]["validation"].as_str().unwrap().ends_with("valid-head.txt"));
 }
 
 #[test]
@@ -184,6 +187,23 @@ fn recommend_input_errors_are_clear() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no hyper-parameter \"neighbors\""), "{stderr}");
+    // Tuning on the lake would validate on the training data itself.
+    let out = smartfunnel(&[
+        "recommend",
+        "train",
+        "--format",
+        "lake",
+        "--lake",
+        path(dir.path()),
+        "--algo",
+        "item-knn",
+        "--tune",
+        &yoochoose("train_valid"),
+        "--out",
+        path(&dir.path().join("m")),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tune takes a validation file"));
     let out = smartfunnel(&["recommend", "user", "--model", path(dir.path()), "--user", "u"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loading the model"));

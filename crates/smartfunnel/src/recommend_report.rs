@@ -161,10 +161,11 @@ fn yoochoose_section(train_path: &Path, valid_path: &Path) -> anyhow::Result<(Se
         ..ItemKnnConfig::default()
     };
     let vsknn = NeighbourConfig {
-        neighbours: 100,
+        neighbours: 200,
         sample: 500,
         position_decay: PositionDecay::Harmonic,
         idf: true,
+        match_decay: 2.0,
         ..NeighbourConfig::vsknn()
     };
     let mut table = metrics_table(k, "next clicks");

@@ -47,7 +47,8 @@ FULL_EVENTS = 10_000_000
 QUICK_EVENTS = 200_000
 DEFAULT_RUNS = 3
 EVENT_TOLERANCE = 0.10  # generated row count must be within ±10% of --events
-PEERS = ("duckdb", "deltalake", "pyarrow", "chdb", "chdb-core", "polars", "lightgbm", "scikit-learn")
+PEERS = ("duckdb", "deltalake", "pyarrow", "chdb", "chdb-core", "polars", "lightgbm", "scikit-learn",
+         "implicit", "scipy")
 
 # Columns of the canonical event model (crates/events); the generator writes
 # them as the CSV header and the lake is expected to have them.
@@ -1361,6 +1362,35 @@ def bench_funnel(ctx: Ctx) -> Outcome:
                 f"`{ctx.display([files_list])}` lists the Parquet files):\n\n"
                 + commands_block(ctx, [m for _, m, _ in systems]))
     return Outcome("\n\n".join(body), raw, passed=not warnings)
+
+
+
+# --------------------------------------------------------------------------
+# Benchmarks: recommendations (code in recommend_bench.py, peers in recommend_peers.py)
+# --------------------------------------------------------------------------
+
+import recommend_bench  # noqa: E402  (bench/ is the script's directory, so on sys.path)
+
+
+@benchmark(
+    "recommend-quality", "Next-click recommendations vs implicit (YOOCHOOSE 100k)",
+    "Recall@20 and MRR@20 of every smartfunnel recommender and of implicit's ALS, BPR and "
+    "ItemKNN, all tuned on train_tr → train_valid by the same next-click protocol. "
+    "Goal: best smartfunnel Recall@20 ≥ 1.1× the best peer's.",
+    timed=False,
+)
+def bench_recommend_quality(ctx: Ctx) -> Outcome:
+    return recommend_bench.quality(ctx, Outcome)
+
+
+@benchmark(
+    "recommend-training", "Recommender training time and query latency vs implicit",
+    "ALS and item-kNN training time against implicit on generated implicit-feedback data "
+    "(equal factors, iterations and neighbours; quality checked), and top-20 query latency. "
+    "Goals: training ≤ 0.7× implicit's time, p99 latency < 2 ms.",
+)
+def bench_recommend_training(ctx: Ctx) -> Outcome:
+    return recommend_bench.training(ctx, Outcome)
 
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::generate::GenerateArgs;
 use crate::{
     Output, analytics_report, clv_report, features_report, funnel_report, model_report,
-    predict_report, shop_report,
+    predict_report, recommend_report, shop_report,
 };
 
 /// Real samples shipped with the binary, to show the importers on real data.
@@ -52,6 +52,7 @@ struct DemoSummary {
     features: features_report::FeaturesSummary,
     predictions: Vec<crate::predict_cmd::PredictionSummary>,
     model: model_report::ModelDemoSummary,
+    recommend: recommend_report::RecommendSummary,
     seconds: f64,
 }
 
@@ -210,6 +211,9 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     for section in clv_report::clv_sections(&shop).await? {
         report.push_section(section);
     }
+    step(output, "recommendations: item-kNN for shoppers, next-click models on YOOCHOOSE");
+    let recommend =
+        recommend_report::add_recommend_sections(&mut report, &out.join("lake"), &samples).await?;
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",
@@ -275,6 +279,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         features,
         predictions,
         model,
+        recommend,
         seconds: started.elapsed().as_secs_f64(),
     };
     if output.json {
@@ -336,6 +341,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         println!(
             "  model     {} chosen by CV ROC AUC {:.3}, saved to {}",
             summary.model.family, summary.model.cv_roc_auc, summary.model.model_dir
+            "  recommend Recall@10 {:.3} for shoppers' last quarter, Recall@20 {:.3} on YOOCHOOSE (V-SKNN)",
+            summary.recommend.shop_recall, summary.recommend.yoochoose_recall
         );
         println!("  report    {}", summary.report);
     }

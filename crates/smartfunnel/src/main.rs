@@ -22,6 +22,8 @@ mod predict_report;
 mod model_cmd;
 mod model_report;
 mod progress;
+mod recommend_cmd;
+mod recommend_report;
 mod shop_report;
 mod sql;
 
@@ -85,6 +87,8 @@ enum Command {
     Clv(clv_cmd::ClvArgs),
     /// Clustering of a numeric table (K-Means).
     Cluster(cluster_cmd::ClusterArgs),
+    /// Recommenders: train, next-click predictions, evaluation, per-user lists.
+    Recommend(recommend_cmd::RecommendArgs),
 }
 
 /// Settings every command shares.
@@ -164,6 +168,7 @@ fn main() -> ExitCode {
             Command::Model(args) => model_cmd::run(args, output).await,
             Command::Clv(args) => clv_cmd::run(args, output).await,
             Command::Cluster(args) => cluster_cmd::run(args, output),
+            Command::Recommend(args) => recommend_cmd::run(args, output).await,
         }
     });
     match result {

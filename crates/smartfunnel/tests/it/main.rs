@@ -1,5 +1,7 @@
 //! The `smartfunnel` binary end to end, as a user runs it.
 
+mod recommend;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -254,6 +256,8 @@ fn demo_writes_a_report_with_every_section() {
         "User features and tags",
         "Customer lifetime value",
         "Lifetime value on CDNOW, against lifetimes",
+        "Recommendations for shoppers",
+        "Next-click recommendations (YOOCHOOSE)",
     ] {
         assert!(html.contains(section), "report lacks {section}");
     }

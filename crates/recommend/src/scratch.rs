@@ -1,0 +1,116 @@
+//! Per-query working memory and top-k selection.
+
+/// Score buffers reused across queries by one thread, so a query allocates only its
+/// result.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    pub(crate) item_scores: Vec<f32>,
+    item_touched: Vec<bool>,
+    pub(crate) touched_items: Vec<u32>,
+    pub(crate) row_scores: Vec<f32>,
+    row_touched: Vec<bool>,
+    pub(crate) touched_rows: Vec<u32>,
+}
+
+impl Scratch {
+    pub(crate) fn new(items: usize, rows: usize) -> Self {
+        Scratch {
+            item_scores: vec![0.0; items],
+            item_touched: vec![false; items],
+            touched_items: Vec::new(),
+            row_scores: vec![0.0; rows],
+            row_touched: vec![false; rows],
+            touched_rows: Vec::new(),
+        }
+    }
+
+    pub(crate) fn add_item(&mut self, item: u32, score: f32) {
+        let at = item as usize;
+        if !self.item_touched[at] {
+            self.item_touched[at] = true;
+            self.touched_items.push(item);
+        }
+        self.item_scores[at] += score;
+    }
+
+    pub(crate) fn add_row(&mut self, row: u32, score: f32) {
+        let at = row as usize;
+        if !self.row_touched[at] {
+            self.row_touched[at] = true;
+            self.touched_rows.push(row);
+        }
+        self.row_scores[at] += score;
+    }
+
+    /// The touched item scores divided by their maximum, and the item scores cleared.
+    pub(crate) fn take_scaled(&mut self) -> Vec<(u32, f32)> {
+        let most =
+            self.touched_items.iter().map(|&i| self.item_scores[i as usize]).fold(0.0f32, f32::max);
+        let scale = if most > 0.0 { 1.0 / most } else { 0.0 };
+        let scores =
+            self.touched_items.iter().map(|&i| (i, self.item_scores[i as usize] * scale)).collect();
+        for &item in &self.touched_items {
+            self.item_scores[item as usize] = 0.0;
+            self.item_touched[item as usize] = false;
+        }
+        self.touched_items.clear();
+        scores
+    }
+
+    /// Scales the touched item scores so the best is `weight`.
+    pub(crate) fn scale(&mut self, weight: f32) {
+        let most =
+            self.touched_items.iter().map(|&i| self.item_scores[i as usize]).fold(0.0f32, f32::max);
+        if most > 0.0 {
+            for &item in &self.touched_items {
+                self.item_scores[item as usize] *= weight / most;
+            }
+        }
+    }
+
+    /// Resets what the last query touched (not the dense item scores a dense model
+    /// overwrites anyway).
+    pub(crate) fn clear(&mut self) {
+        for &item in &self.touched_items {
+            self.item_scores[item as usize] = 0.0;
+            self.item_touched[item as usize] = false;
+        }
+        self.touched_items.clear();
+        for &row in &self.touched_rows {
+            self.row_scores[row as usize] = 0.0;
+            self.row_touched[row as usize] = false;
+        }
+        self.touched_rows.clear();
+    }
+}
+
+/// The `k` best `(index, score)` pairs, best first; ties go to the lower index so results
+/// do not depend on candidate order.
+pub(crate) fn top_k(
+    candidates: impl Iterator<Item = u32>,
+    score: impl Fn(u32) -> f32,
+    k: usize,
+    mut keep: impl FnMut(u32) -> bool,
+) -> Vec<(u32, f32)> {
+    let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
+    if k == 0 {
+        return best;
+    }
+    let better = |a: (u32, f32), b: (u32, f32)| a.1 > b.1 || (a.1 == b.1 && a.0 < b.0);
+    for index in candidates {
+        let value = score(index);
+        if value.is_nan() {
+            continue;
+        }
+        if best.len() == k && !better((index, value), best[k - 1]) {
+            continue;
+        }
+        if !keep(index) {
+            continue;
+        }
+        let at = best.partition_point(|&other| better(other, (index, value)));
+        best.insert(at, (index, value));
+        best.truncate(k);
+    }
+    best
+}

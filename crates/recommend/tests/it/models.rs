@@ -1,0 +1,182 @@
+//! Every algorithm on histories with a known answer, saving and loading, explanations.
+
+use recommend::{
+    Algorithm, DatasetBuilder, EventKind, HistoryItem, Model, TrainConfig, UserFilter, Weights,
+    train,
+};
+
+use crate::sessions;
+
+fn model(algorithm: &str, data: &recommend::Dataset) -> Model {
+    let algorithm = Algorithm::with_defaults(algorithm).unwrap();
+    train(data, TrainConfig { algorithm, weights: Weights::default() }, "inline").unwrap()
+}
+
+/// The top `k` item ids after the session `history`.
+fn next(model: &Model, history: &[&str], k: usize) -> Vec<String> {
+    let history: Vec<HistoryItem> = history
+        .iter()
+        .map(|name| HistoryItem { item: model.items.get(name).unwrap(), weight: 1.0 })
+        .collect();
+    let mut scratch = model.scratch();
+    model
+        .recommend(&history, true, k, |_| true, &mut scratch)
+        .into_iter()
+        .map(|(i, _)| model.items.name(i).to_string())
+        .collect()
+}
+
+/// Two groups of items that never meet: shoppers of one group should be shown that group.
+fn two_groups() -> recommend::Dataset {
+    sessions(
+        "1: a b c\n2: a b\n3: b c\n4: a c\n5: a b c\n\
+         6: x y z\n7: x y\n8: y z\n9: x z\n10: x y z\n11: x y z",
+    )
+}
+
+#[test]
+fn every_algorithm_stays_in_the_group_of_the_history() {
+    let data = two_groups();
+    for name in Algorithm::NAMES.iter().filter(|&&n| n != "popular") {
+        let model = model(name, &data);
+        let top: Vec<String> = next(&model, &["a", "b"], 3);
+        assert!(
+            top[..1].iter().all(|item| ["a", "b", "c"].contains(&item.as_str())),
+            "{name}: {top:?}"
+        );
+        assert!(top.contains(&"c".to_string()), "{name}: {top:?}");
+        let top: Vec<String> = next(&model, &["x"], 2);
+        assert!(top.iter().all(|item| ["x", "y", "z"].contains(&item.as_str())), "{name}: {top:?}");
+    }
+}
+
+#[test]
+fn popular_ranks_by_clicks_whatever_the_history() {
+    let model = model("popular", &two_groups());
+    // y and z have 5 clicks each (ties go to the earlier item index: y), x 5 too… count:
+    // x: 6,7,9,10,11 = 5; y: 6,7,8,10,11 = 5; z: 6,8,9,10,11 = 5; a, b, c: 4 each.
+    assert_eq!(next(&model, &["a"], 3), ["x", "y", "z"]);
+}
+
+#[test]
+fn sequential_item_knn_follows_click_order() {
+    let data = sessions("1: a b\n2: a b\n3: a b\n4: b c\n5: c a");
+    let mut config = recommend::ItemKnnConfig {
+        sequential: true,
+        history_decay: 0.0,
+        shrink: 0.0,
+        ..Default::default()
+    };
+    config.alpha = 1.0;
+    let model = train(
+        &data,
+        TrainConfig { algorithm: Algorithm::ItemKnn(config), weights: Weights::default() },
+        "inline",
+    )
+    .unwrap();
+    assert_eq!(next(&model, &["a"], 1), ["b"]);
+    assert_eq!(next(&model, &["b"], 1), ["c"]);
+}
+
+#[test]
+fn lists_are_filled_with_popular_items() {
+    let model = model("item-knn", &two_groups());
+    let top = next(&model, &["a"], 6);
+    assert_eq!(top.len(), 6, "{top:?}");
+}
+
+#[test]
+fn saved_models_load_and_recommend_the_same() {
+    let data = two_groups();
+    let dir = tempfile::tempdir().unwrap();
+    for name in Algorithm::NAMES {
+        let trained = model(name, &data);
+        let path = dir.path().join(name);
+        trained.save(&path).unwrap();
+        let loaded = Model::load(&path).unwrap();
+        assert_eq!(loaded.config, trained.config, "{name}");
+        assert_eq!(loaded.summary, trained.summary, "{name}");
+        for history in [&["a"][..], &["x", "y"], &["c", "a", "b"]] {
+            assert_eq!(
+                next(&loaded, history, 5),
+                next(&trained, history, 5),
+                "{name} after {history:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_damaged_array_file_is_reported_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    model("item-knn", &two_groups()).save(dir.path()).unwrap();
+    std::fs::write(dir.path().join("arrays.bin"), b"SFREC001\x02").unwrap();
+    assert!(Model::load(dir.path()).is_err());
+}
+
+#[test]
+fn user_recommendations_skip_purchases_and_explain() {
+    let mut builder = DatasetBuilder::default();
+    let events = [
+        ("u1", "a", EventKind::View),
+        ("u1", "b", EventKind::Purchase),
+        ("u2", "a", EventKind::View),
+        ("u2", "b", EventKind::View),
+        ("u2", "c", EventKind::Cart),
+        ("u3", "b", EventKind::View),
+        ("u3", "c", EventKind::View),
+        ("u4", "a", EventKind::View),
+        ("u4", "c", EventKind::Purchase),
+        ("u5", "x", EventKind::View),
+    ];
+    for (at, (user, item, kind)) in events.into_iter().enumerate() {
+        builder.push(user, user, item, at as f64, kind);
+    }
+    let data = builder.finish();
+    let model = model("item-knn", &data);
+    let filter = UserFilter { exclude_purchased: true, ..UserFilter::default() };
+    let list = model.recommend_for_user("u1", 2, &filter).unwrap();
+    assert!(list.iter().all(|r| r.item != "b"), "b was bought: {list:?}");
+    assert!(list.iter().any(|r| r.item == "c"), "{list:?}");
+    let unseen = UserFilter { exclude_seen: true, ..UserFilter::default() };
+    let list = model.recommend_for_user("u1", 1, &unseen).unwrap();
+    assert_eq!(list[0].item, "c");
+    let because = list[0].because.as_deref().unwrap();
+    assert!(["a", "b"].contains(&because), "{because}");
+    let unavailable = UserFilter { unavailable: ["c".to_string()].into(), ..filter };
+    assert!(model.recommend_for_user("u1", 2, &unavailable).unwrap().iter().all(|r| r.item != "c"));
+    assert!(model.recommend_for_user("nobody", 2, &UserFilter::default()).is_none());
+}
+
+#[test]
+fn ease_refuses_catalogues_beyond_its_limit() {
+    let config = recommend::EaseConfig { max_items: 2, ..Default::default() };
+    let result = train(
+        &two_groups(),
+        TrainConfig { algorithm: Algorithm::Ease(config), weights: Weights::default() },
+        "inline",
+    );
+    assert!(matches!(result, Err(recommend::RecommendError::Config(_))));
+}
+
+#[test]
+fn tuning_keeps_the_best_validation_setting_and_records_every_trial() {
+    let train_data = two_groups();
+    let validation = sessions("v1: a b c\nv2: x y z");
+    let settings = recommend::grid("sknn").unwrap();
+    let tried = settings.len();
+    let model = recommend::tune(
+        &train_data,
+        &validation,
+        settings,
+        Weights::default(),
+        2,
+        ("train", "valid"),
+    )
+    .unwrap();
+    let tuning = model.tuning.as_ref().unwrap();
+    assert_eq!(tuning.trials.len(), tried);
+    let best = tuning.trials.iter().map(|t| t.recall).fold(0.0, f64::max);
+    let chosen = tuning.trials.iter().find(|t| t.algorithm == model.config.algorithm).unwrap();
+    assert_eq!(chosen.recall, best);
+}

@@ -1,0 +1,22 @@
+//! Language models for reviews and search queries, run locally on the CPU:
+//! fetching and converting weights ([`models`], [`e5_convert`]), sentence
+//! embeddings ([`encoder`]) and a review sentiment classifier
+//! ([`sentiment`]).
+//!
+//! Architecture invariant: candle and tokenizers live only in this crate;
+//! it never prints and never touches the lake.
+
+pub mod e5_convert;
+pub mod encoder;
+mod error;
+pub mod models;
+
+pub use encoder::{Embeddings, Encoder, EncoderOptions};
+pub use error::{Result, TextError};
+pub use models::{KnownModel, default_models_root, fetch};
+pub mod ngrams;
+pub mod sentiment;
+
+pub use sentiment::{
+    CvReport, EncoderInfo, SentimentConfig, SentimentModel, SentimentScore, TrainingData,
+};

@@ -1,7 +1,7 @@
 //! Language models for reviews and search queries, run locally on the CPU:
 //! fetching and converting weights ([`models`], [`e5_convert`]), sentence
-//! embeddings ([`encoder`]) and a review sentiment classifier
-//! ([`sentiment`]).
+//! embeddings ([`encoder`]), a review sentiment classifier ([`sentiment`]
+//! over [`ngrams`] and embeddings) and search-query intent ([`intent`]).
 //!
 //! Architecture invariant: candle and tokenizers live only in this crate;
 //! it never prints and never touches the lake.
@@ -9,14 +9,15 @@
 pub mod e5_convert;
 pub mod encoder;
 mod error;
+pub mod intent;
 pub mod models;
-
-pub use encoder::{Embeddings, Encoder, EncoderOptions};
-pub use error::{Result, TextError};
-pub use models::{KnownModel, default_models_root, fetch};
 pub mod ngrams;
 pub mod sentiment;
 
+pub use encoder::{Embeddings, Encoder, EncoderOptions};
+pub use error::{Result, TextError};
+pub use intent::{IntentClassifier, IntentPrediction, QueryIntent};
+pub use models::{KnownModel, default_models_root, fetch};
 pub use sentiment::{
     CvReport, EncoderInfo, SentimentConfig, SentimentModel, SentimentScore, TrainingData,
 };

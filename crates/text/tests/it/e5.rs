@@ -2,6 +2,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
+use text::intent::{IntentClassifier, QueryIntent, default_examples, nearest_categories};
 use text::{Encoder, EncoderOptions, KnownModel};
 
 #[derive(serde::Deserialize)]
@@ -75,4 +76,50 @@ fn converted_model_reproduces_the_reference_embeddings() {
     let difference: f32 =
         alone.row(0).iter().zip(embeddings.row(0)).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(difference < 1e-4, "batched and single embeddings differ by {difference}");
+}
+
+#[test]
+fn query_intents_and_categories_from_a_few_examples() {
+    use QueryIntent::*;
+    let mut encoder = encoder().lock().unwrap();
+    let examples = default_examples();
+    let example_texts: Vec<&str> = examples.iter().map(|(_, text)| *text).collect();
+    let classifier = IntentClassifier::new(
+        examples.iter().map(|(intent, _)| *intent).collect(),
+        encoder.embed(&example_texts).unwrap(),
+    );
+    // Queries that are not among the examples.
+    let cases: &[(&str, QueryIntent)] = &[
+        ("hiking boots", CategoryBrowse),
+        ("女士手提包", CategoryBrowse),
+        ("canon eos r6 mark ii", SpecificProduct),
+        ("iPad Air 5 64g 紫色", SpecificProduct),
+        ("cheapest gaming mouse", PriceDriven),
+        ("50元以下的数据线", PriceDriven),
+        ("ps5 vs xbox series x", Comparison),
+        ("格力和美的空调哪个好", Comparison),
+        ("package lost in delivery", AfterSales),
+        ("收到的商品坏了怎么办", AfterSales),
+        ("sign in", Navigational),
+        ("收货地址管理", Navigational),
+    ];
+    let texts: Vec<&str> = cases.iter().map(|(text, _)| *text).collect();
+    let predictions = classifier.classify(&encoder.embed(&texts).unwrap());
+    let wrong: Vec<String> = cases
+        .iter()
+        .zip(&predictions)
+        .filter(|((_, expected), got)| got.intent != *expected)
+        .map(|((text, expected), got)| {
+            format!("{text:?}: expected {expected:?}, got {:?}", got.intent)
+        })
+        .collect();
+    // Few-shot similarity is not perfect; at most two of twelve may miss.
+    assert!(wrong.len() <= 2, "{} of {} wrong:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
+
+    let categories = ["shoes", "phones", "kitchen", "toys"];
+    let category_embeddings = encoder.embed(&categories).unwrap();
+    let queries = ["跑步鞋 男", "android smartphone 128gb", "不粘锅", "lego set for kids"];
+    let nearest = nearest_categories(&encoder.embed(&queries).unwrap(), &category_embeddings);
+    let names: Vec<&str> = nearest.iter().map(|n| categories[n.unwrap().0]).collect();
+    assert_eq!(names, categories);
 }

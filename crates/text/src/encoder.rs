@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
@@ -62,6 +62,9 @@ impl Embeddings {
         self.values.chunks_exact(self.dim.max(1))
     }
 }
+
+/// Texts embedded between two appends to the cache file.
+const CACHE_FLUSH_TEXTS: usize = 512;
 
 /// Settings a model directory may carry for smartfunnel (`smartfunnel.json`).
 #[derive(Debug, Default, serde::Deserialize)]
@@ -190,19 +193,24 @@ impl Encoder {
         order.sort_by_key(|&i| tokenized[i].len());
 
         let mut fresh: HashMap<u64, Vec<f32>> = HashMap::with_capacity(missing.len());
+        let mut unsaved: Vec<u64> = Vec::new();
         let mut done = 0;
         for batch in order.chunks(self.options.batch_size.max(1)) {
             let ids: Vec<&[u32]> = batch.iter().map(|&i| tokenized[i].as_slice()).collect();
             let vectors = self.forward_batch(&ids)?;
             for (&i, vector) in batch.iter().zip(vectors) {
-                fresh.insert(keys[missing[i]], vector);
+                let key = keys[missing[i]];
+                fresh.insert(key, vector);
+                unsaved.push(key);
             }
             done += batch.len();
+            // Save as we go, so an interrupted long run keeps what it did.
+            if unsaved.len() >= CACHE_FLUSH_TEXTS {
+                self.save_to_cache(&fresh, &mut unsaved)?;
+            }
             progress(done, missing.len());
         }
-        if let Some(cache) = &mut self.cache {
-            cache.append(&fresh)?;
-        }
+        self.save_to_cache(&fresh, &mut unsaved)?;
         let mut values = Vec::with_capacity(texts.len() * self.dim);
         for key in &keys {
             let vector = match fresh.get(key) {
@@ -214,6 +222,18 @@ impl Encoder {
             values.extend_from_slice(vector);
         }
         Ok(Embeddings { dim: self.dim, values })
+    }
+
+    fn save_to_cache(
+        &mut self,
+        fresh: &HashMap<u64, Vec<f32>>,
+        unsaved: &mut Vec<u64>,
+    ) -> Result<()> {
+        if let Some(cache) = &mut self.cache {
+            cache.append(unsaved.iter().map(|key| (*key, &fresh[key])))?;
+        }
+        unsaved.clear();
+        Ok(())
     }
 
     /// One padded forward pass; returns a normalised mean-pooled vector per input.
@@ -287,27 +307,29 @@ impl EmbeddingCache {
         self.vectors.get(&key).map(Vec::as_slice)
     }
 
-    fn append(&mut self, fresh: &HashMap<u64, Vec<f32>>) -> Result<()> {
-        if fresh.is_empty() {
+    /// Appends records in one write, so that two processes sharing the
+    /// cache do not interleave parts of records.
+    fn append<'a>(&mut self, fresh: impl Iterator<Item = (u64, &'a Vec<f32>)>) -> Result<()> {
+        let mut bytes = Vec::new();
+        for (key, vector) in fresh {
+            debug_assert_eq!(vector.len(), self.dim);
+            bytes.extend_from_slice(&key.to_le_bytes());
+            for value in vector {
+                bytes.extend_from_slice(&value.to_le_bytes());
+            }
+            self.vectors.insert(key, vector.clone());
+        }
+        if bytes.is_empty() {
             return Ok(());
         }
         if let Some(parent) = self.path.parent() {
             fs::create_dir_all(parent).map_err(io_error(parent))?;
         }
-        let file = fs::OpenOptions::new()
+        let mut file = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)
             .map_err(io_error(&self.path))?;
-        let mut writer = BufWriter::new(file);
-        for (key, vector) in fresh {
-            debug_assert_eq!(vector.len(), self.dim);
-            writer.write_all(&key.to_le_bytes()).map_err(io_error(&self.path))?;
-            for value in vector {
-                writer.write_all(&value.to_le_bytes()).map_err(io_error(&self.path))?;
-            }
-            self.vectors.insert(*key, vector.clone());
-        }
-        writer.flush().map_err(io_error(&self.path))
+        file.write_all(&bytes).map_err(io_error(&self.path))
     }
 }

@@ -66,3 +66,23 @@ fn saved_model_predicts_what_the_trained_one_does() {
     let obvious = loaded.predict(&["质量很好，非常满意", "太差了，退货"], None).unwrap();
     assert!(obvious[0].score > obvious[1].score, "{obvious:?}");
 }
+
+#[test]
+fn user_text_features_average_reviews_and_share_searches() {
+    use text::QueryIntent::{AfterSales, PriceDriven};
+    let features = text::user_text_features(
+        [("u1", 0.9), ("u1", 0.2), ("u2", 0.7)],
+        [("u1", PriceDriven), ("u3", AfterSales), ("u3", AfterSales), ("u3", PriceDriven)],
+    );
+    let u1 = &features["u1"];
+    assert_eq!((u1.reviews, u1.negative_reviews, u1.searches), (2, 1, 1));
+    assert!((u1.mean_review_sentiment.unwrap() - 0.55).abs() < 1e-12);
+    assert_eq!(u1.intent_shares, [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+    assert_eq!(features["u2"].searches, 0);
+    let u3 = &features["u3"];
+    assert_eq!((u3.reviews, u3.mean_review_sentiment), (0, None));
+    assert!(
+        (u3.intent_shares[4] - 2.0 / 3.0).abs() < 1e-12
+            && (u3.intent_shares[2] - 1.0 / 3.0).abs() < 1e-12
+    );
+}

@@ -12,7 +12,7 @@ use report::{Kpi, Report, Table, format_count};
 use serde::Serialize;
 
 use crate::generate::GenerateArgs;
-use crate::{Output, analytics_report, funnel_report, shop_report};
+use crate::{Output, analytics_report, funnel_report, shop_report, text_report};
 
 /// Real samples shipped with the binary, to show the importers on real data.
 const REES46_SAMPLE: &[u8] =
@@ -33,6 +33,9 @@ pub struct DemoArgs {
     days: u32,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Skip the reviews-and-searches step (it fetches transformer weights on first use).
+    #[arg(long)]
+    no_text: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +49,7 @@ struct DemoSummary {
     samples_quarantined: u64,
     erased_events: u64,
     funnel: funnel_report::FunnelSummary,
+    text: text_report::TextSummary,
     seconds: f64,
 }
 
@@ -185,6 +189,12 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     for section in analytics_report::analytics_sections(&context).await? {
         report.push_section(section);
     }
+    step(output, "reviews and searches: sentiment and query intent with a local transformer");
+    let text = if args.no_text {
+        text_report::TextSummary { skipped: Some("--no-text".into()), ..Default::default() }
+    } else {
+        text_report::add_text_sections(&mut report, &shop, output).await?
+    };
     shop_report::add_import_section(
         &mut report,
         "Data quality: import of the generated shop",
@@ -247,6 +257,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         samples_quarantined: sample_import.summary.quarantined,
         erased_events: erase.events_deleted,
         funnel,
+        text,
         seconds: started.elapsed().as_secs_f64(),
     };
     if output.json {
@@ -280,6 +291,15 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             steps.join(" → "),
             summary.funnel.sql_engine_differences
         );
+        match &summary.text.skipped {
+            Some(reason) => println!("  text      skipped: {reason}"),
+            None => println!(
+                "  text      {} reviews scored ({:.0}% positive), {} search queries classified",
+                summary.text.reviews_scored,
+                summary.text.positive_share * 100.0,
+                summary.text.queries_classified
+            ),
+        }
         println!("  report    {}", summary.report);
     }
     Ok(())

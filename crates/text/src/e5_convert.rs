@@ -296,7 +296,8 @@ fn decode_f32(data: &[u8], elements: usize) -> Option<Vec<f32>> {
 /// value j in its low nibble and value j+16 in its high nibble, both offset by 8.
 fn dequantize_q4_0(data: &[u8], elements: usize, block: usize) -> Option<Vec<f32>> {
     let block_bytes = 2 + block / 2;
-    if block == 0 || elements % block != 0 || data.len() != elements / block * block_bytes {
+    if block == 0 || !elements.is_multiple_of(block) || data.len() != elements / block * block_bytes
+    {
         return None;
     }
     let mut out = vec![0f32; elements];

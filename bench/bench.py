@@ -1787,6 +1787,16 @@ def update_doc(path: Path, machine: dict, new_sections: dict[str, str]) -> None:
 
 
 # --------------------------------------------------------------------------
+# Benchmarks: text (bench/text_bench.py)
+# --------------------------------------------------------------------------
+
+import text_bench  # noqa: E402  (bench/ is on sys.path when bench.py runs)
+
+PEERS = PEERS + text_bench.PEERS
+text_bench.register(sys.modules[__name__])
+
+
+# --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
 

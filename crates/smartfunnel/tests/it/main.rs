@@ -258,9 +258,13 @@ fn demo_writes_a_report_with_every_section() {
         "Lifetime value on CDNOW, against lifetimes",
         "Recommendations for shoppers",
         "Next-click recommendations (YOOCHOOSE)",
+        "Reviews: sentiment",
+        "Searches: intent",
     ] {
         assert!(html.contains(section), "report lacks {section}");
     }
+    assert!(summary["text"]["skipped"].is_null(), "text step skipped: {}", summary["text"]);
+    assert!(summary["text"]["queries_classified"].as_u64().unwrap() > 0);
     assert_eq!(summary["funnel"]["sql_engine_differences"].as_u64(), Some(0));
     assert!(summary["funnel"]["steps"][0][1].as_u64().unwrap() > 0);
     assert!(!html.contains("NaN"));
@@ -741,4 +745,113 @@ fn cluster_kmeans_finds_three_groups_in_a_csv() {
     assert_eq!(sizes, vec![20, 20, 20]);
     assert_eq!(result["rows"].as_u64(), Some(60));
     assert!(result["silhouette"].as_f64().unwrap() > 0.9);
+}
+
+fn text_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../text/tests/data").join(name)
+}
+
+#[test]
+fn text_train_and_predict_keep_rows_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let reviews = text_fixture("reviews_sample.csv");
+    let model = dir.path().join("sentiment");
+    // Character n-grams only: no transformer weights needed.
+    let trained = json(&[
+        "text",
+        "train",
+        "--task",
+        "sentiment",
+        "--data",
+        path(&reviews),
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--out",
+        path(&model),
+        "--no-embeddings",
+        "--json",
+    ]);
+    let cv = &trained["cross_validation"];
+    assert_eq!((cv["rows"].as_u64(), cv["folds"].as_u64()), (Some(600), Some(5)));
+    assert!(cv["accuracy"].as_f64().unwrap() > 0.7, "{cv}");
+    assert!(trained["encoder"].is_null());
+
+    let preds = dir.path().join("preds.csv");
+    let predicted = json(&[
+        "text",
+        "predict",
+        "--model",
+        path(&model),
+        "--data",
+        path(&reviews),
+        "--text-col",
+        "text",
+        "--out",
+        path(&preds),
+        "--json",
+    ]);
+    assert_eq!(predicted["rows"].as_u64(), Some(600));
+    let input = std::fs::read_to_string(&reviews).unwrap();
+    let output = std::fs::read_to_string(&preds).unwrap();
+    let mut reader = csv_rows(&output);
+    assert_eq!(reader.remove(0), ["lang", "label", "text", "score", "label"]);
+    let originals = csv_rows(&input);
+    assert_eq!(reader.len(), originals.len() - 1);
+    for (row, original) in reader.iter().zip(&originals[1..]) {
+        assert_eq!(&row[..3], &original[..], "input columns kept, in input order");
+        let score: f64 = row[3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&score));
+        assert_eq!(row[4], if score >= 0.5 { "1" } else { "0" });
+    }
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+    reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect()
+}
+
+#[test]
+fn text_commands_name_the_fetch_command_when_weights_are_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let reviews = text_fixture("reviews_sample.csv");
+    let out = smartfunnel(&[
+        "text",
+        "embed",
+        "--data",
+        path(&reviews),
+        "--text-col",
+        "text",
+        "--out",
+        path(&dir.path().join("e.npy")),
+        "--models-dir",
+        path(dir.path()),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("smartfunnel models fetch"), "{stderr}");
+
+    let bad_label = dir.path().join("bad.csv");
+    std::fs::write(&bad_label, "text,label\ngood,1\nbad,maybe\n").unwrap();
+    let out = smartfunnel(&[
+        "text",
+        "train",
+        "--task",
+        "sentiment",
+        "--data",
+        path(&bad_label),
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--out",
+        path(&dir.path().join("m")),
+        "--no-embeddings",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("bad.csv:3") && stderr.contains("maybe"),
+        "{stderr}"
+    );
 }

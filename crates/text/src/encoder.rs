@@ -1,0 +1,335 @@
+//! Sentence embeddings with a BERT-family encoder (candle `BertModel`).
+//!
+//! Texts are tokenized in parallel, sorted by length and cut into batches,
+//! each padded only to its own longest text (so short queries are not padded
+//! to a long review's length). The token vectors are mean-pooled over the
+//! attention mask and L2-normalised. An optional cache keyed by a hash of
+//! the text makes re-runs over the same reviews nearly free.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use rayon::prelude::*;
+use tokenizers::Tokenizer;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::error::{Result, TextError, io_error};
+
+/// How texts are turned into embeddings.
+#[derive(Debug, Clone)]
+pub struct EncoderOptions {
+    /// Longest input in tokens, special tokens included; longer texts are
+    /// truncated (their head is kept).
+    pub max_tokens: usize,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+    /// Text put before every input (e5 models want `query: `). `None` takes
+    /// it from the model directory's `smartfunnel.json`, else no prefix.
+    pub prefix: Option<String>,
+    /// Directory for the embedding cache; `None` disables caching.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        EncoderOptions { max_tokens: 128, batch_size: 16, prefix: None, cache_dir: None }
+    }
+}
+
+/// Row-major embeddings, one row of `dim` values per input text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embeddings {
+    pub dim: usize,
+    pub values: Vec<f32>,
+}
+
+impl Embeddings {
+    pub fn len(&self) -> usize {
+        self.values.len().checked_div(self.dim).unwrap_or(0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+    pub fn row(&self, index: usize) -> &[f32] {
+        &self.values[index * self.dim..(index + 1) * self.dim]
+    }
+    pub fn rows(&self) -> impl Iterator<Item = &[f32]> {
+        self.values.chunks_exact(self.dim.max(1))
+    }
+}
+
+/// Texts embedded between two appends to the cache file.
+const CACHE_FLUSH_TEXTS: usize = 512;
+
+/// Settings a model directory may carry for smartfunnel (`smartfunnel.json`).
+#[derive(Debug, Default, serde::Deserialize)]
+struct ModelSettings {
+    #[serde(default)]
+    prefix: String,
+}
+
+pub struct Encoder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    prefix: String,
+    options: EncoderOptions,
+    dim: usize,
+    pad_id: u32,
+    cache: Option<EmbeddingCache>,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder").field("prefix", &self.prefix).field("dim", &self.dim).finish()
+    }
+}
+
+fn required_file(dir: &Path, name: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(TextError::MissingModel { path: dir.to_owned(), what: name.to_owned() })
+    }
+}
+
+impl Encoder {
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`.
+    pub fn load(dir: &Path, options: EncoderOptions) -> Result<Encoder> {
+        let config_path = required_file(dir, "config.json")?;
+        let tokenizer_path = required_file(dir, "tokenizer.json")?;
+        let weights_path = required_file(dir, "model.safetensors")?;
+        let config_text = fs::read_to_string(&config_path).map_err(io_error(&config_path))?;
+        let config: Config = serde_json::from_str(&config_text)
+            .map_err(|source| TextError::Json { path: config_path.clone(), source })?;
+        let tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|error| {
+            TextError::Tokenizer(format!("{}: {error}", tokenizer_path.display()))
+        })?;
+        let weights = fs::read(&weights_path).map_err(io_error(&weights_path))?;
+        let fingerprint = xxh3_64(&weights) ^ xxh3_64(config_text.as_bytes());
+        let device = Device::Cpu;
+        let tensors = candle_core::safetensors::load_buffer(&weights, &device)?;
+        drop(weights);
+        let builder = VarBuilder::from_tensors(tensors, DType::F32, &device);
+        let model = BertModel::load(builder, &config)?;
+
+        let prefix = match &options.prefix {
+            Some(prefix) => prefix.clone(),
+            None => read_settings(dir)?.prefix,
+        };
+        let pad_id = tokenizer.get_padding().map(|p| p.pad_id).unwrap_or(0);
+        let cache = match &options.cache_dir {
+            Some(cache_dir) => {
+                let name = format!("{fingerprint:016x}-{}.embcache", options.max_tokens);
+                Some(EmbeddingCache::open(cache_dir.join(name), config.hidden_size)?)
+            }
+            None => None,
+        };
+        Ok(Encoder { model, tokenizer, prefix, options, dim: config.hidden_size, pad_id, cache })
+    }
+
+    /// Width of the embeddings.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The prefix put before every text.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Token ids the model sees for `text`: prefix added, special tokens
+    /// added, truncated to `max_tokens` (the final special token is kept).
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
+        let input = format!("{}{}", self.prefix, text);
+        let encoding =
+            self.tokenizer.encode(input, true).map_err(|e| TextError::Tokenizer(e.to_string()))?;
+        let mut ids = encoding.get_ids().to_vec();
+        let max = self.options.max_tokens.max(2);
+        if ids.len() > max {
+            let last = ids[ids.len() - 1];
+            ids.truncate(max - 1);
+            ids.push(last);
+        }
+        Ok(ids)
+    }
+
+    /// The cache key of a text: the prefix is part of it, the model and the
+    /// truncation length are part of the cache file's name.
+    fn cache_key(&self, text: &str) -> u64 {
+        xxh3_64(format!("{}\u{0}{text}", self.prefix).as_bytes())
+    }
+
+    /// Embeds `texts` (in order); see [`Encoder::embed_with_progress`].
+    pub fn embed(&mut self, texts: &[&str]) -> Result<Embeddings> {
+        self.embed_with_progress(texts, &mut |_, _| {})
+    }
+
+    /// Embeds `texts` in order. `progress(done, total)` hears about the
+    /// texts that needed the model (cached ones are not counted).
+    pub fn embed_with_progress(
+        &mut self,
+        texts: &[&str],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Embeddings> {
+        let keys: Vec<u64> = texts.iter().map(|text| self.cache_key(text)).collect();
+        // Each distinct uncached text is encoded once.
+        let mut missing: Vec<usize> = Vec::new();
+        let mut seen = HashMap::new();
+        for (index, key) in keys.iter().enumerate() {
+            let cached = self.cache.as_ref().is_some_and(|cache| cache.contains(*key));
+            if !cached && seen.insert(*key, index).is_none() {
+                missing.push(index);
+            }
+        }
+        let tokenized: Vec<Vec<u32>> =
+            missing.par_iter().map(|&index| self.token_ids(texts[index])).collect::<Result<_>>()?;
+        let mut order: Vec<usize> = (0..missing.len()).collect();
+        order.sort_by_key(|&i| tokenized[i].len());
+
+        let mut fresh: HashMap<u64, Vec<f32>> = HashMap::with_capacity(missing.len());
+        let mut unsaved: Vec<u64> = Vec::new();
+        let mut done = 0;
+        for batch in order.chunks(self.options.batch_size.max(1)) {
+            let ids: Vec<&[u32]> = batch.iter().map(|&i| tokenized[i].as_slice()).collect();
+            let vectors = self.forward_batch(&ids)?;
+            for (&i, vector) in batch.iter().zip(vectors) {
+                let key = keys[missing[i]];
+                fresh.insert(key, vector);
+                unsaved.push(key);
+            }
+            done += batch.len();
+            // Save as we go, so an interrupted long run keeps what it did.
+            if unsaved.len() >= CACHE_FLUSH_TEXTS {
+                self.save_to_cache(&fresh, &mut unsaved)?;
+            }
+            progress(done, missing.len());
+        }
+        self.save_to_cache(&fresh, &mut unsaved)?;
+        let mut values = Vec::with_capacity(texts.len() * self.dim);
+        for key in &keys {
+            let vector = match fresh.get(key) {
+                Some(vector) => vector.as_slice(),
+                None => self.cache.as_ref().and_then(|cache| cache.get(*key)).ok_or_else(|| {
+                    TextError::InvalidRequest("embedding cache lost an entry".to_owned())
+                })?,
+            };
+            values.extend_from_slice(vector);
+        }
+        Ok(Embeddings { dim: self.dim, values })
+    }
+
+    fn save_to_cache(
+        &mut self,
+        fresh: &HashMap<u64, Vec<f32>>,
+        unsaved: &mut Vec<u64>,
+    ) -> Result<()> {
+        if let Some(cache) = &mut self.cache {
+            cache.append(unsaved.iter().map(|key| (*key, &fresh[key])))?;
+        }
+        unsaved.clear();
+        Ok(())
+    }
+
+    /// One padded forward pass; returns a normalised mean-pooled vector per input.
+    fn forward_batch(&self, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let longest = ids.iter().map(|ids| ids.len()).max().unwrap_or(0);
+        let mut input = Vec::with_capacity(ids.len() * longest);
+        let mut mask = Vec::with_capacity(ids.len() * longest);
+        for row in ids {
+            input.extend_from_slice(row);
+            input.extend(std::iter::repeat_n(self.pad_id, longest - row.len()));
+            mask.extend(std::iter::repeat_n(1u32, row.len()));
+            mask.extend(std::iter::repeat_n(0u32, longest - row.len()));
+        }
+        let device = Device::Cpu;
+        let input = Tensor::from_vec(input, (ids.len(), longest), &device)?;
+        let mask = Tensor::from_vec(mask, (ids.len(), longest), &device)?;
+        let token_types = input.zeros_like()?;
+        let hidden = self.model.forward(&input, &token_types, Some(&mask))?;
+        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+        let counts = mask.sum(1)?;
+        let mean = summed.broadcast_div(&counts)?;
+        let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::INFINITY)?;
+        let normalised = mean.broadcast_div(&norms)?;
+        Ok(normalised.to_vec2::<f32>()?)
+    }
+}
+
+fn read_settings(dir: &Path) -> Result<ModelSettings> {
+    let path = dir.join("smartfunnel.json");
+    if !path.is_file() {
+        return Ok(ModelSettings::default());
+    }
+    let text = fs::read_to_string(&path).map_err(io_error(&path))?;
+    serde_json::from_str(&text).map_err(|source| TextError::Json { path, source })
+}
+
+/// Append-only file of `(xxh3 of the text, dim × f32)` records, little-endian.
+/// Its name carries the model's fingerprint and the truncation length, so a
+/// different model or setting never reads another's vectors.
+struct EmbeddingCache {
+    path: PathBuf,
+    dim: usize,
+    vectors: HashMap<u64, Vec<f32>>,
+}
+
+impl EmbeddingCache {
+    fn open(path: PathBuf, dim: usize) -> Result<EmbeddingCache> {
+        let mut vectors = HashMap::new();
+        if path.is_file() {
+            let bytes = fs::read(&path).map_err(io_error(&path))?;
+            let record = 8 + dim * 4;
+            // A torn last record (an interrupted run) is ignored.
+            for chunk in bytes.chunks_exact(record) {
+                let key = u64::from_le_bytes(chunk[..8].try_into().expect("8 bytes"));
+                let vector = chunk[8..]
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                vectors.insert(key, vector);
+            }
+        }
+        Ok(EmbeddingCache { path, dim, vectors })
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        self.vectors.contains_key(&key)
+    }
+
+    fn get(&self, key: u64) -> Option<&[f32]> {
+        self.vectors.get(&key).map(Vec::as_slice)
+    }
+
+    /// Appends records in one write, so that two processes sharing the
+    /// cache do not interleave parts of records.
+    fn append<'a>(&mut self, fresh: impl Iterator<Item = (u64, &'a Vec<f32>)>) -> Result<()> {
+        let mut bytes = Vec::new();
+        for (key, vector) in fresh {
+            debug_assert_eq!(vector.len(), self.dim);
+            bytes.extend_from_slice(&key.to_le_bytes());
+            for value in vector {
+                bytes.extend_from_slice(&value.to_le_bytes());
+            }
+            self.vectors.insert(key, vector.clone());
+        }
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if let Some(parent) = self.path.parent() {
+            fs::create_dir_all(parent).map_err(io_error(parent))?;
+        }
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(io_error(&self.path))?;
+        file.write_all(&bytes).map_err(io_error(&self.path))
+    }
+}

@@ -1,0 +1,26 @@
+//! Language models for reviews and search queries, run locally on the CPU:
+//! fetching and converting weights ([`models`], [`e5_convert`]), sentence
+//! embeddings ([`encoder`]), a review sentiment classifier ([`sentiment`]
+//! over [`ngrams`] and embeddings), search-query intent ([`intent`]) and
+//! per-user text columns for the user profile ([`profile`]).
+//!
+//! Architecture invariant: candle and tokenizers live only in this crate;
+//! it never prints and never touches the lake.
+
+pub mod e5_convert;
+pub mod encoder;
+mod error;
+pub mod intent;
+pub mod models;
+pub mod ngrams;
+pub mod profile;
+pub mod sentiment;
+
+pub use encoder::{Embeddings, Encoder, EncoderOptions};
+pub use error::{Result, TextError};
+pub use intent::{IntentClassifier, IntentPrediction, QueryIntent};
+pub use models::{KnownModel, default_models_root, fetch};
+pub use profile::{UserTextFeatures, user_text_features};
+pub use sentiment::{
+    CvReport, EncoderInfo, SentimentConfig, SentimentModel, SentimentScore, TrainingData,
+};

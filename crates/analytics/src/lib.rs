@@ -27,7 +27,7 @@ pub mod udaf;
 
 pub mod calendar;
 pub mod cohort_retention;
-pub mod columns;
+mod columns;
 pub mod journeys;
 pub mod lifecycle;
 pub mod paths;

@@ -352,6 +352,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         println!(
             "  model     {} chosen by CV ROC AUC {:.3}, saved to {}",
             summary.model.family, summary.model.cv_roc_auc, summary.model.model_dir
+        );
+        println!(
             "  recommend Recall@10 {:.3} for shoppers' last quarter, Recall@20 {:.3} on YOOCHOOSE (V-SKNN)",
             summary.recommend.shop_recall, summary.recommend.yoochoose_recall
         );

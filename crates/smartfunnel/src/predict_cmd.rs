@@ -343,7 +343,12 @@ async fn labels_by_user(
         ..LabelSpec::new(cutoff, spec.horizon, spec.task)
     };
     let labels = features::labels(context, &label_spec).await?;
-    let users = analytics::columns::strings(&labels.batch, 0)?;
+    // The lake may hand strings back as views: cast before reading.
+    let users = arrow::compute::cast(labels.batch.column(0), &arrow::datatypes::DataType::Utf8)?;
+    let users = users
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .context("user ids did not cast to strings")?;
     let values = labels.values();
     Ok((0..labels.batch.num_rows())
         .map(|row| (users.value(row).to_string(), values[row] > 0.5))

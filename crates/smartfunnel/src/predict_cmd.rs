@@ -212,33 +212,85 @@ fn write_scores(path: &std::path::Path, scores: &[(String, f64)]) -> anyhow::Res
     Ok(())
 }
 
+/// The feature tables at the three cut-offs of a horizon. Tasks with the same
+/// horizon share them, so the demo's propensity and churn build them once.
+#[derive(Debug)]
+pub struct Splits {
+    pub score_time: DateTime<Utc>,
+    pub evaluation_cutoff: DateTime<Utc>,
+    pub train_cutoff: DateTime<Utc>,
+    train_table: FeatureTable,
+    evaluation_table: FeatureTable,
+    score_table: FeatureTable,
+    /// Which categories get a share column depends on the cut-off; a model can
+    /// only use the columns every split has.
+    columns: Vec<String>,
+}
+
+impl Splits {
+    /// Builds the tables for `spec`'s horizon, score time and bot setting.
+    pub async fn build(context: &SessionContext, spec: &PredictSpec) -> anyhow::Result<Splits> {
+        let score_time = match spec.score_time {
+            Some(time) => time,
+            None => features::default_as_of(context, spec.include_bots)
+                .await?
+                .context("the lake has no events to predict from")?,
+        };
+        let evaluation_cutoff = score_time - spec.horizon;
+        let train_cutoff = evaluation_cutoff - spec.horizon;
+        let options =
+            FeatureOptions { include_bots: spec.include_bots, ..FeatureOptions::default() };
+        let train_table = features::build(context, train_cutoff, &options).await?;
+        let evaluation_table = features::build(context, evaluation_cutoff, &options).await?;
+        let score_table = features::build(context, score_time, &options).await?;
+        let columns = shared_columns(&[&train_table, &evaluation_table, &score_table]);
+        Ok(Splits {
+            score_time,
+            evaluation_cutoff,
+            train_cutoff,
+            train_table,
+            evaluation_table,
+            score_table,
+            columns,
+        })
+    }
+}
+
 /// Trains, judges and scores as the module documentation describes.
 pub async fn predict(context: &SessionContext, spec: &PredictSpec) -> anyhow::Result<Prediction> {
+    let started = Instant::now();
+    let splits = Splits::build(context, spec).await?;
+    let mut prediction = predict_on(context, spec, &splits).await?;
+    prediction.summary.seconds = started.elapsed().as_secs_f64();
+    Ok(prediction)
+}
+
+/// [`predict`] on feature tables already built for `spec`'s horizon and score time.
+pub async fn predict_on(
+    context: &SessionContext,
+    spec: &PredictSpec,
+    splits: &Splits,
+) -> anyhow::Result<Prediction> {
     let started = Instant::now();
     if !spec.task.is_classification() {
         bail!("{} is not a yes/no outcome; predict supports propensity and churn", spec.task);
     }
-    let score_time = match spec.score_time {
-        Some(time) => time,
-        None => features::default_as_of(context, spec.include_bots)
-            .await?
-            .context("the lake has no events to predict from")?,
-    };
-    let evaluation_cutoff = score_time - spec.horizon;
-    let train_cutoff = evaluation_cutoff - spec.horizon;
-    let options = FeatureOptions { include_bots: spec.include_bots, ..FeatureOptions::default() };
-
-    let train_table = features::build(context, train_cutoff, &options).await?;
-    let evaluation_table = features::build(context, evaluation_cutoff, &options).await?;
-    let score_table = features::build(context, score_time, &options).await?;
-    // Which categories get a share column depends on the cut-off; a model can
-    // only use the columns every split has.
-    let columns = shared_columns(&[&train_table, &evaluation_table, &score_table]);
+    let Splits {
+        score_time,
+        evaluation_cutoff,
+        train_cutoff,
+        train_table,
+        evaluation_table,
+        score_table,
+        columns,
+    } = splits;
+    let (score_time, evaluation_cutoff, train_cutoff) =
+        (*score_time, *evaluation_cutoff, *train_cutoff);
 
     let train_labels = labels_by_user(context, spec, train_cutoff).await?;
     let evaluation_labels = labels_by_user(context, spec, evaluation_cutoff).await?;
-    let train_data = dataset(&train_table, &columns, Some(&train_labels))?;
-    let evaluation_data = dataset(&evaluation_table, &columns, Some(&evaluation_labels))?;
+    let train_data = dataset(train_table, columns, Some(&train_labels))?;
+    let evaluation_data = dataset(evaluation_table, columns, Some(&evaluation_labels))?;
     let evaluation_target = evaluation_data.target_or_error()?.to_vec();
     if train_data.rows() < 20 || evaluation_data.rows() < 20 {
         bail!(
@@ -261,14 +313,14 @@ pub async fn predict(context: &SessionContext, spec: &PredictSpec) -> anyhow::Re
         &evaluation_target,
     )?];
     let sign = if spec.task == LabelTask::Churn { 1.0 } else { -1.0 };
-    let recency: Vec<f64> = numeric_or(&evaluation_table, "recency_days", f64::MAX)?
+    let recency: Vec<f64> = numeric_or(evaluation_table, "recency_days", f64::MAX)?
         .into_iter()
         .map(|days| sign * days)
         .collect();
     out_of_time.push(method_result("recency rule", &recency, &evaluation_target)?);
     out_of_time.push(method_result(
         "RFM score",
-        &rfm_score(&evaluation_table)?.into_iter().map(|s| -sign * s).collect::<Vec<_>>(),
+        &rfm_score(evaluation_table)?.into_iter().map(|s| -sign * s).collect::<Vec<_>>(),
         &evaluation_target,
     )?);
     if let Some(sequence) = &spec.sequence {
@@ -287,7 +339,7 @@ pub async fn predict(context: &SessionContext, spec: &PredictSpec) -> anyhow::Re
 
     let scoring_model = models::train(&evaluation_data, &config)
         .with_context(|| format!("training on the split before {}", evaluation_cutoff))?;
-    let score_data = dataset(&score_table, &columns, None)?;
+    let score_data = dataset(score_table, columns, None)?;
     let users = score_table.user_ids()?;
     let mut scores: Vec<(String, f64)> =
         users.into_iter().zip(scoring_model.predict_proba(&score_data)?).collect();

@@ -91,7 +91,7 @@ pub async fn add_demo_sections(
     context: &datafusion::prelude::SessionContext,
     days: u32,
 ) -> anyhow::Result<Vec<crate::predict_cmd::PredictionSummary>> {
-    use crate::predict_cmd::{PredictSpec, SequenceSpec, predict};
+    use crate::predict_cmd::{PredictSpec, SequenceSpec, Splits, predict_on};
     let horizon = chrono::Duration::days(i64::from((days / 4).clamp(1, 14)));
     let propensity = PredictSpec {
         task: features::LabelTask::Propensity,
@@ -113,6 +113,8 @@ pub async fn add_demo_sections(
     };
     let churn =
         PredictSpec { task: features::LabelTask::Churn, sequence: None, ..propensity.clone() };
+    // Both tasks share the horizon, so they share the feature tables.
+    let splits = Splits::build(context, &propensity).await?;
     let mut summaries = Vec::new();
     for (spec, title, listing) in [
         (propensity, "Purchase propensity", "Most likely to buy in the next horizon."),
@@ -122,7 +124,7 @@ pub async fn add_demo_sections(
             "Highest churn risk: the users a retention offer should reach first.",
         ),
     ] {
-        let prediction = predict(context, &spec).await?;
+        let prediction = predict_on(context, &spec, &splits).await?;
         report.push_section(section(title, &prediction, listing));
         summaries.push(prediction.summary);
     }

@@ -465,11 +465,24 @@ fn assign<T: Scalar>(
 /// The sum of squared distances of the rows to their centroids, computed directly
 /// rather than through the norms, so that it carries no cancellation error.
 fn exact_inertia<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &[usize]) -> f64 {
-    labels
-        .par_iter()
+    // Fixed-size chunks summed in order keep the total the same bits on every run, so
+    // restarts with equal inertia are always resolved the same way.
+    const CHUNK: usize = 4096;
+    let partial_sums: Vec<f64> = labels
+        .par_chunks(CHUNK)
         .enumerate()
-        .map(|(row, &label)| to_f64(squared_distance(data.row(row), centroids.row(label))))
-        .sum()
+        .map(|(chunk, labels)| {
+            labels
+                .iter()
+                .enumerate()
+                .map(|(offset, &label)| {
+                    let row = chunk * CHUNK + offset;
+                    to_f64(squared_distance(data.row(row), centroids.row(label)))
+                })
+                .sum::<f64>()
+        })
+        .collect();
+    partial_sums.iter().sum()
 }
 
 /// Lloyd iterations from `seeds` (k × columns values, row after row), with Hamerly's

@@ -172,24 +172,20 @@ where
     F: Fn(&[HistoryItem], usize) -> Vec<u32> + Sync,
 {
     let items = relative_popularity.len();
-    let (accumulator, skipped) = test
-        .sessions
-        .par_iter()
-        .map(|session| {
+    let (accumulator, skipped) =
+        score_in_order(&test.sessions, k, items, relative_popularity, |session| {
             let clicks = session_clicks(session, model_items, weights);
-            let mut accumulator = MetricsAccumulator::new(k, items);
+            let mut lists = Vec::with_capacity(clicks.len().saturating_sub(1));
             let mut skipped = 0usize;
             for position in 1..clicks.len() {
                 let Some(target) = clicks[position].0 else {
                     skipped += 1;
                     continue;
                 };
-                let list = rank(&prefix(&clicks, position), k);
-                accumulator.add(&list, &[target], relative_popularity);
+                lists.push((rank(&prefix(&clicks, position), k), vec![target]));
             }
-            (accumulator, skipped)
-        })
-        .reduce(|| (MetricsAccumulator::new(k, items), 0), |a, b| (a.0.merge(b.0), a.1 + b.1));
+            (lists, skipped)
+        });
     Evaluation {
         metrics: accumulator.finish(),
         test_sessions: test.sessions.len(),
@@ -372,16 +368,48 @@ pub fn evaluate_users(model: &Model, test: &Dataset, k: usize, filter: &UserFilt
             (user, items)
         })
         .collect();
-    users
-        .par_iter()
-        .map(|(user, items)| {
-            let mut accumulator = MetricsAccumulator::new(k, model.items.len());
-            if let Some(list) = model.recommend_for_user(test.users.name(*user as u32), k, filter) {
+    let (accumulator, _) =
+        score_in_order(&users, k, model.items.len(), &popularity, |(user, items)| {
+            let list = model.recommend_for_user(test.users.name(*user as u32), k, filter);
+            let lists = list.map(|list| {
                 let list: Vec<u32> = list.iter().filter_map(|r| model.items.get(&r.item)).collect();
-                accumulator.add(&list, items, &popularity);
+                (list, items.clone())
+            });
+            (lists.into_iter().collect(), 0)
+        });
+    accumulator.finish()
+}
+
+/// Ranked lists scored per input: `(list, relevant items)` pairs and a count of
+/// skipped targets.
+type Scored = (Vec<(Vec<u32>, Vec<u32>)>, usize);
+
+/// Ranks the inputs in parallel but adds their lists up in input order, so the
+/// floating-point sums, and with them the metrics, are the same bits on every run
+/// whatever the thread count or work stealing did.
+fn score_in_order<T, F>(
+    inputs: &[T],
+    k: usize,
+    items: usize,
+    relative_popularity: &[f32],
+    rank: F,
+) -> (MetricsAccumulator, usize)
+where
+    T: Sync,
+    F: Fn(&T) -> Scored + Sync,
+{
+    // Chunks bound the memory held by ranked lists waiting to be added.
+    const CHUNK: usize = 4096;
+    let mut accumulator = MetricsAccumulator::new(k, items);
+    let mut skipped = 0;
+    for chunk in inputs.chunks(CHUNK) {
+        let scored: Vec<Scored> = chunk.par_iter().map(&rank).collect();
+        for (lists, chunk_skipped) in scored {
+            skipped += chunk_skipped;
+            for (list, relevant) in lists {
+                accumulator.add(&list, &relevant, relative_popularity);
             }
-            accumulator
-        })
-        .reduce(|| MetricsAccumulator::new(k, model.items.len()), MetricsAccumulator::merge)
-        .finish()
+        }
+    }
+    (accumulator, skipped)
 }

@@ -284,12 +284,16 @@ fn kmeans_plus_plus<T: Scalar>(data: &Matrix<T>, k: usize, rng: &mut Xoshiro256P
     let trials = 2 + (k as f64).ln().floor() as usize;
     let first = rng.random_range(0..rows);
     let mut centroids: Vec<T> = data.row(first).to_vec();
-    let mut closest: Vec<f64> = (0..rows)
-        .into_par_iter()
-        .map(|row| to_f64(squared_distance(data.row(row), data.row(first))))
-        .collect();
     let row_norms = row_norms(data);
+    // Distances through the norms, as in the Lloyd step (and as scikit-learn computes
+    // them), clamped at 0 against rounding.
+    let mut closest = vec![0.0; rows];
+    let unbounded = vec![f64::INFINITY; rows];
+    candidate_distances(data, &row_norms, &[first], &unbounded, &mut closest);
+    drop(unbounded);
     let mut cumulative = vec![0.0; rows];
+    // Row after row, each row's squared distance to every candidate.
+    let mut to_candidates = vec![0.0; rows * trials];
     for _ in 1..k {
         let mut running = 0.0;
         for (sum, &distance) in cumulative.iter_mut().zip(&closest) {
@@ -302,51 +306,75 @@ fn kmeans_plus_plus<T: Scalar>(data: &Matrix<T>, k: usize, rng: &mut Xoshiro256P
                 cumulative.partition_point(|&sum| sum <= target).min(rows - 1)
             })
             .collect();
-        // Distances to the candidates through the norms, as in the Lloyd step (and as
-        // scikit-learn computes them), clamped at 0 against rounding.
-        let layout = Centroids::new(&data.select_rows(&candidates));
-        let potentials = closest
-            .par_chunks(ROWS_PER_TASK)
-            .enumerate()
-            .map(|(task, closest)| {
-                let first = task * ROWS_PER_TASK;
-                let mut visitor = Potentials {
-                    closest,
-                    first,
-                    row_norms: &row_norms,
-                    potentials: vec![0.0; candidates.len()],
-                };
-                layout.visit_scores(data, first..first + closest.len(), &mut visitor);
-                visitor.potentials
-            })
-            .reduce(|| vec![0.0; candidates.len()], add_vectors);
-        let best = (0..candidates.len())
+        let potentials =
+            candidate_distances(data, &row_norms, &candidates, &closest, &mut to_candidates);
+        let best = (0..trials)
             .min_by(|&left, &right| potentials[left].total_cmp(&potentials[right]))
             .unwrap_or(0);
-        let chosen = data.row(candidates[best]);
-        closest.par_iter_mut().enumerate().for_each(|(row, current)| {
-            *current = current.min(to_f64(squared_distance(data.row(row), chosen)));
-        });
-        centroids.extend_from_slice(chosen);
+        closest
+            .par_iter_mut()
+            .zip(to_candidates.par_chunks(trials))
+            .for_each(|(current, distances)| *current = current.min(distances[best]));
+        centroids.extend_from_slice(data.row(candidates[best]));
     }
     centroids
 }
 
-/// Sums, per candidate, the squared distance of each row to its nearest centroid if the
-/// candidate were added.
+/// Writes the squared distance of every row to every candidate row into
+/// `to_candidates` (row after row) and returns, per candidate, the potential: the sum
+/// over rows of the squared distance to the nearest of `closest` and the candidate.
+fn candidate_distances<T: Scalar>(
+    data: &Matrix<T>,
+    row_norms: &[T],
+    candidates: &[usize],
+    closest: &[f64],
+    to_candidates: &mut [f64],
+) -> Vec<f64> {
+    let trials = candidates.len();
+    let layout = Centroids::new(&data.select_rows(candidates));
+    // Per-task potentials are collected in task order and added in that order, so the
+    // choice of candidate does not depend on how rayon split the work.
+    let per_task: Vec<Vec<f64>> = to_candidates
+        .par_chunks_mut(ROWS_PER_TASK * trials)
+        .enumerate()
+        .map(|(task, to_candidates)| {
+            let first = task * ROWS_PER_TASK;
+            let count = to_candidates.len() / trials;
+            let mut visitor = Potentials {
+                closest: &closest[first..first + count],
+                first,
+                row_norms,
+                to_candidates,
+                potentials: vec![0.0; trials],
+            };
+            layout.visit_scores(data, first..first + count, &mut visitor);
+            visitor.potentials
+        })
+        .collect();
+    per_task.into_iter().fold(vec![0.0; trials], add_vectors)
+}
+
+/// Records each row's squared distances to the candidates and sums, per candidate, the
+/// squared distance of each row to its nearest centroid if the candidate were added.
 struct Potentials<'a, T> {
     closest: &'a [f64],
     first: usize,
     row_norms: &'a [T],
+    to_candidates: &'a mut [f64],
     potentials: Vec<f64>,
 }
 
 impl<T: Scalar> ScoreVisitor<T> for Potentials<'_, T> {
     #[inline(always)]
     fn visit(&mut self, row: usize, scores: &[T]) {
-        let current = self.closest[row - self.first];
-        for (potential, &score) in self.potentials.iter_mut().zip(scores) {
-            *potential += current.min(distance_from_score(self.row_norms[row], score));
+        let offset = row - self.first;
+        let current = self.closest[offset];
+        let trials = self.potentials.len();
+        let distances = &mut self.to_candidates[offset * trials..(offset + 1) * trials];
+        for ((potential, distance), &score) in self.potentials.iter_mut().zip(distances).zip(scores)
+        {
+            *distance = distance_from_score(self.row_norms[row], score);
+            *potential += current.min(*distance);
         }
     }
 }
@@ -354,6 +382,40 @@ impl<T: Scalar> ScoreVisitor<T> for Potentials<'_, T> {
 #[inline(always)]
 fn to_f64<T: Scalar>(value: T) -> f64 {
     value.to_f64().unwrap_or(f64::INFINITY)
+}
+
+/// How far each centroid moved in one update. Moving the centroids loosens a row's
+/// bounds by at most that much: its upper bound by its own centroid's move, its lower
+/// bound by the largest move of any other centroid. The next assignment pass applies it
+/// row by row as it checks the bounds, rather than in a pass of its own.
+struct Drift {
+    moves: Vec<f64>,
+    /// The centroid that moved most, and how far.
+    largest: (usize, f64),
+    /// The second-largest move.
+    runner_up: f64,
+}
+
+impl Drift {
+    fn new(moves: Vec<f64>) -> Self {
+        let (largest, runner_up) = moves.iter().enumerate().fold(
+            ((moves.len(), 0.0), 0.0),
+            |((index, top), second), (cluster, &moved)| {
+                if moved > top {
+                    ((cluster, moved), top)
+                } else {
+                    ((index, top), f64::max(second, moved))
+                }
+            },
+        );
+        Drift { moves, largest, runner_up }
+    }
+
+    /// How far the nearest other centroid of a row in `label` may have come closer.
+    #[inline(always)]
+    fn lower_shift(&self, label: usize) -> f64 {
+        if label == self.largest.0 { self.runner_up } else { self.largest.1 }
+    }
 }
 
 /// Per-row state of the Lloyd iterations, with Hamerly's bounds: a row whose distance to
@@ -411,6 +473,7 @@ fn assign<T: Scalar>(
     centroids: &Matrix<T>,
     bounds: &mut RowBounds,
     check_all: bool,
+    drift: Option<&Drift>,
 ) -> Vec<(usize, usize)> {
     let k = centroids.rows();
     let layout = Centroids::new(centroids);
@@ -441,6 +504,10 @@ fn assign<T: Scalar>(
                     continue;
                 }
                 let label = labels[offset];
+                if let Some(drift) = drift {
+                    upper[offset] += drift.moves[label];
+                    lower[offset] -= drift.lower_shift(label);
+                }
                 let bound = half_gap[label].max(lower[offset]);
                 if upper[offset] <= bound {
                     continue;
@@ -505,9 +572,12 @@ fn lloyd<T: Scalar>(
     let mut counts = vec![0usize; k];
     let mut iterations = 0;
     let mut converged = false;
+    // How far the centroids moved in the last update, not yet applied to the bounds.
+    let mut drift: Option<Drift> = None;
     while iterations < max_iterations {
         iterations += 1;
-        let moved = assign(data, &row_norms, &centroids, &mut bounds, iterations == 1);
+        let moved =
+            assign(data, &row_norms, &centroids, &mut bounds, iterations == 1, drift.as_ref());
         if moved.is_empty() {
             converged = true;
             break;
@@ -551,32 +621,15 @@ fn lloyd<T: Scalar>(
             })
             .collect();
         centroids = next;
-        // Moving the centroids loosens the bounds by at most how far they moved.
-        let (largest, runner_up) = moves.iter().enumerate().fold(
-            ((k, 0.0), 0.0),
-            |((index, top), second), (cluster, &moved)| {
-                if moved > top {
-                    ((cluster, moved), top)
-                } else {
-                    ((index, top), f64::max(second, moved))
-                }
-            },
-        );
-        let RowBounds { labels, upper, lower } = &mut bounds;
-        labels.par_iter().zip(upper.par_iter_mut()).zip(lower.par_iter_mut()).for_each(
-            |((&label, upper), lower)| {
-                *upper += moves[label];
-                *lower -= if label == largest.0 { runner_up } else { largest.1 };
-            },
-        );
         let shift: f64 = moves.iter().map(|moved| moved * moved).sum();
+        drift = Some(Drift::new(moves));
         if shift <= shift_tolerance {
             break;
         }
     }
     if !converged {
         // The last update moved the centroids: label the rows by the final ones.
-        assign(data, &row_norms, &centroids, &mut bounds, false);
+        assign(data, &row_norms, &centroids, &mut bounds, false, drift.as_ref());
     }
     let inertia = exact_inertia(data, &centroids, &bounds.labels);
     KMeansModel { centroids, labels: bounds.labels, inertia, iterations }

@@ -284,9 +284,10 @@ pub const FEATURES: &[FeatureDef] = &[
     feature(
         "review_sentiment",
         Real,
-        "score",
-        "reserved for the review text model: the mean sentiment of the user's review texts",
-        "always, until a text model fills it",
+        "probability",
+        "the mean sentiment of the user's review texts; null here, filled by the CLI's \
+         `--text-model` (the text models live in the text crate)",
+        "always without a text model; with one, no review text",
     ),
 ];
 

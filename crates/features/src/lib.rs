@@ -10,6 +10,9 @@
 //!   with thresholds relative to the population.
 //! - [`rule_segments`], [`FeatureMatrix`] and [`segment_profiles`] name
 //!   segments and describe them; a clustering step can replace the rules.
+//! - [`texts`] reads the review texts and search queries before the as-of
+//!   time, for text columns computed elsewhere, and
+//!   [`FeatureTable::put_column`] adds such columns.
 //!
 //! Every function takes a [`SessionContext`](datafusion::prelude::SessionContext)
 //! in which `events` is registered (the lake's schema) and returns values;
@@ -26,6 +29,7 @@ pub mod labels;
 pub mod segments;
 mod table;
 pub mod tags;
+pub mod texts;
 
 pub use catalog::{CATEGORY_SHARE_PREFIX, FEATURES, FeatureDef, FeatureKind, feature_def};
 pub use error::{FeaturesError, Result};

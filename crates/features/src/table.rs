@@ -143,10 +143,10 @@ pub(crate) fn bot_condition(include_bots: bool) -> &'static str {
 
 /// The events every feature reads: those strictly before `$1`, the as-of
 /// time. The `event_date` bound lets the lake skip later partitions.
-fn filtered_events_sql(as_of: DateTime<Utc>, include_bots: bool) -> String {
+pub(crate) fn filtered_events_sql(as_of: DateTime<Utc>, include_bots: bool) -> String {
     format!(
-        "SELECT user_id, session_id, event_type, event_time, event_date, item_id, category, \
-           brand, price, quantity, rating, device, channel \
+        "SELECT event_id, user_id, session_id, event_type, event_time, event_date, item_id, \
+           category, brand, price, quantity, rating, device, channel, review_text, search_query \
          FROM events \
          WHERE event_time < $1 AND event_date <= DATE '{}' AND {}",
         as_of.date_naive(),

@@ -1,5 +1,7 @@
 //! The embedded event lake: a Delta Lake table at `DIR/events`, partitioned by
-//! `event_date`, with the quarantine file `DIR/quarantine.jsonl` beside it.
+//! `event_date`, with the quarantine file `DIR/quarantine.jsonl` beside it,
+//! and the derived table `DIR/review_insights` once `smartfunnel text enrich`
+//! has written it (see [`ReviewInsight`]).
 //!
 //! Architecture invariants:
 //! * Every import is one Delta commit: readers see all of it or none of it.
@@ -11,6 +13,7 @@
 mod error;
 mod import;
 mod info;
+mod insights;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -33,6 +36,7 @@ use futures::StreamExt;
 pub use error::{LakeError, Result};
 pub use import::{Feed, ImportProgress, ImportReport, import_files, import_with};
 pub use info::{CommitSummary, LakeInfo, text_rows};
+pub use insights::{REVIEW_INSIGHTS_TABLE, ReviewInsight, review_insights_schema};
 
 /// Name of the events table, in the lake directory and in SQL.
 pub const EVENTS_TABLE: &str = "events";
@@ -130,7 +134,8 @@ impl Lake {
         Ok(dates)
     }
 
-    /// A DataFusion session with the `events` table registered.
+    /// A DataFusion session with the `events` table registered, and
+    /// `review_insights` when the lake has one.
     pub async fn session(&self) -> Result<SessionContext> {
         let config = SessionConfig::new()
             .with_information_schema(true)
@@ -141,11 +146,16 @@ impl Lake {
         Ok(context)
     }
 
-    /// Registers the `events` table in an existing session.
+    /// Registers the `events` table, and `review_insights` when the lake has
+    /// one, in an existing session.
     pub async fn register(&self, context: &SessionContext) -> Result<()> {
         self.table.update_datafusion_session(&context.state())?;
         let provider = self.table.table_provider().await?;
         context.register_table(EVENTS_TABLE, provider)?;
+        if let Some(insights) = self.review_insights().await? {
+            insights.update_datafusion_session(&context.state())?;
+            context.register_table(REVIEW_INSIGHTS_TABLE, insights.table_provider().await?)?;
+        }
         Ok(())
     }
 
@@ -205,8 +215,9 @@ impl Lake {
 
     /// Deletes every event of one user, then vacuums so the old files that
     /// still held them are physically removed (time travel to before the
-    /// erasure is lost, as an erasure request requires). Rejected rows naming
-    /// the user are removed from the quarantine file too.
+    /// erasure is lost, as an erasure request requires). The user's rows in
+    /// `review_insights` are deleted and vacuumed the same way, and rejected
+    /// rows naming the user are removed from the quarantine file too.
     pub async fn erase_user(&mut self, user_id: &str) -> Result<EraseReport> {
         let count_query = format!(
             "SELECT count(*) FROM {EVENTS_TABLE} WHERE {} = '{}'",
@@ -235,6 +246,23 @@ impl Lake {
                 .await?;
             report.files_vacuumed = vacuum.files_deleted.len() as u64;
             self.table = table;
+        }
+        if let Some(insights) = self.review_insights().await? {
+            let count_query = format!(
+                "SELECT count(*) FROM {REVIEW_INSIGHTS_TABLE} WHERE user_id = '{}'",
+                user_id.replace('\'', "''")
+            );
+            report.insights_deleted = info::single_count(&self.sql(&count_query).await?);
+            if report.insights_deleted > 0 {
+                let (insights, _) =
+                    insights.delete().with_predicate(col("user_id").eq(lit(user_id))).await?;
+                insights
+                    .vacuum()
+                    .with_retention_period(chrono::Duration::zero())
+                    .with_enforce_retention_duration(false)
+                    .with_dry_run(false)
+                    .await?;
+            }
         }
         report.quarantine_lines_removed = self.scrub_quarantine(user_id)?;
         report.version = self.version();
@@ -277,6 +305,8 @@ pub struct EraseReport {
     pub events_deleted: u64,
     pub files_rewritten: u64,
     pub files_vacuumed: u64,
+    /// Rows of the user in `review_insights`.
+    pub insights_deleted: u64,
     pub quarantine_lines_removed: u64,
     pub version: u64,
 }

@@ -211,7 +211,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         text_report::add_text_sections(&mut report, &shop, output).await?
     };
     step(output, "user features, tags and segments");
-    let (features_section, features) = features_report::features_section(&context).await?;
+    // The text step wrote review_insights: a fresh session sees it in SQL.
+    let context = shop.session().await?;
+    let (features_section, features) =
+        features_report::features_section(&context, text.sentiment.as_ref(), output).await?;
     report.push_section(features_section);
     step(output, "behaviour predictions: purchase propensity (model, GRU, rules) and churn");
     let predictions = predict_report::add_demo_sections(&mut report, &context, args.days).await?;
@@ -270,7 +273,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         .table(erase_table);
     shop_report::add_lake_history(&mut report, &info);
     report.section("Reproduce").kpis(vec![Kpi::new("Command", "smartfunnel demo")]).paragraph(format!(
-        "Query the lake yourself: smartfunnel sql --lake {} \"SELECT event_type, count(*) FROM events GROUP BY 1\"",
+        "Query the lake yourself: smartfunnel sql --lake {} \"SELECT event_type, count(*) FROM events GROUP BY 1\" \
+         (the text step's per-review results are the table review_insights)",
         out.join("lake").display()
     ));
     let report_path = out.join("report.html");
@@ -360,9 +364,11 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         match &summary.text.skipped {
             Some(reason) => println!("  text      skipped: {reason}"),
             None => println!(
-                "  text      {} reviews scored ({:.0}% positive), {} search queries classified",
+                "  text      {} reviews scored ({:.0}% positive), {} aspect mentions, {} topics, {} search queries classified",
                 summary.text.reviews_scored,
                 summary.text.positive_share * 100.0,
+                summary.text.aspect_mentions,
+                summary.text.topics.map_or("no".to_owned(), |k| k.to_string()),
                 summary.text.queries_classified
             ),
         }

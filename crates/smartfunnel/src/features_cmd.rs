@@ -54,6 +54,16 @@ pub struct FeaturesArgs {
     /// The label window: a whole number of weeks, days or hours (`30d`, `4w`).
     #[arg(long, value_parser = parse_horizon, requires = "label")]
     horizon: Option<Duration>,
+    /// A sentiment model (`smartfunnel text train`): adds the text columns
+    /// (review sentiment, negative review share, aspect complaints, search
+    /// intent shares) from the reviews and searches before the as-of time.
+    /// Search intents use multilingual-e5-small (`smartfunnel models fetch`).
+    #[arg(long, value_name = "DIR")]
+    text_model: Option<PathBuf>,
+    /// Models root for the encoder (default: $SMARTFUNNEL_MODELS or
+    /// ~/.cache/smartfunnel/models).
+    #[arg(long, value_name = "DIR", requires = "text_model")]
+    models_dir: Option<PathBuf>,
 }
 
 /// How `segment` assigns segments. Clustering methods slot in here: each takes
@@ -142,6 +152,7 @@ struct FeaturesSummary {
     features: usize,
     seconds: f64,
     label: Option<LabelSummary>,
+    text: Option<crate::text_features::TextColumnsSummary>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,6 +178,23 @@ impl LabelSummary {
 pub async fn run_features(args: FeaturesArgs, output: Output) -> anyhow::Result<()> {
     let built = args.selection.build().await?;
     let mut table = built.table;
+    let mut text_summary = None;
+    if let Some(dir) = &args.text_model {
+        let model = crate::text_cmd::load_sentiment(dir)?;
+        let encoder = crate::text_cmd::EncoderArgs::under(args.models_dir.clone());
+        let summary = crate::text_features::add_text_columns(
+            &mut table,
+            &built.context,
+            args.selection.include_bots,
+            &model,
+            crate::text_features::AspectPolarity::Model,
+            &encoder,
+            output,
+        )
+        .await
+        .context("adding the text columns")?;
+        text_summary = Some(summary);
+    }
     // Counted before label columns are appended: those are targets, not features.
     let feature_count = table.feature_names().len();
     let mut label_summary = None;
@@ -185,6 +213,7 @@ pub async fn run_features(args: FeaturesArgs, output: Output) -> anyhow::Result<
         features: feature_count,
         seconds: built.seconds,
         label: label_summary,
+        text: text_summary,
     };
     if output.json {
         return output.print_json(&summary);
@@ -197,6 +226,12 @@ pub async fn run_features(args: FeaturesArgs, output: Output) -> anyhow::Result<
         summary.seconds,
         summary.out
     );
+    if let Some(text) = &summary.text {
+        println!(
+            "text columns from {} reviews ({} users) and {} searches ({} distinct queries)",
+            text.reviews, text.users_with_reviews, text.searches, text.distinct_queries
+        );
+    }
     if let Some(label) = &summary.label {
         println!(
             "label {} over {} days: {} positive of {}",

@@ -1,6 +1,7 @@
 //! The report section of the feature table: its size, the distributions of key
 //! features, the tag counts, the rule segments and a label base rate.
 
+use anyhow::Context as _;
 use chrono::Duration;
 use datafusion::prelude::SessionContext;
 use features::tags::percentile;
@@ -37,18 +38,44 @@ pub struct FeaturesSummary {
     pub propensity: Option<LabelSummary>,
 }
 
-/// The "User features and tags" section, for every event in `context`.
+/// The "User features and tags" section, for every event in `context`; with
+/// a sentiment model, the table has the text columns too.
 pub async fn features_section(
     context: &SessionContext,
+    sentiment: Option<&text::SentimentModel>,
+    output: crate::Output,
 ) -> anyhow::Result<(Section, FeaturesSummary)> {
-    let built = build_features(context.clone(), None, &FeatureOptions::default()).await?;
+    let mut built = build_features(context.clone(), None, &FeatureOptions::default()).await?;
+    let text_columns = match sentiment {
+        Some(model) => Some(
+            crate::text_features::add_text_columns(
+                &mut built.table,
+                context,
+                false,
+                model,
+                crate::text_features::AspectPolarity::Lexicon,
+                &crate::text_cmd::EncoderArgs::default(),
+                output,
+            )
+            .await
+            .context("adding the text columns")?,
+        ),
+        None => None,
+    };
     let table = &built.table;
     let segmentation = segment(table, SegmentMethod::Rules)?;
 
     let mut distributions =
         Table::new(["feature", "unit", "users with a value", "mean", "10%", "median", "90%"])
             .with_numeric_columns([2, 3, 4, 5, 6]);
-    for name in REPORTED_FEATURES {
+    let text_names: Vec<String> = text_columns
+        .as_ref()
+        .map(|summary| {
+            // Aspect complaints are mostly 0; the sentiment and the shares say more.
+            summary.columns.iter().filter(|c| !c.starts_with("aspect_")).cloned().collect()
+        })
+        .unwrap_or_default();
+    for name in REPORTED_FEATURES.iter().copied().chain(text_names.iter().map(String::as_str)) {
         let values: Vec<f64> = table.numeric(name)?.into_iter().flatten().collect();
         let unit = features::feature_def(name).map_or("", |feature| feature.unit);
         let cell = |value: Option<f64>| value.map_or("-".into(), |v| format_decimal(v, 2));
@@ -122,9 +149,15 @@ pub async fn features_section(
             "`smartfunnel features` computes one row per user from that user's events before the \
              as-of time ({}), with DataFusion over the lake: activity and sessions, RFM, funnel \
              rates, category and brand preferences, price level, rhythm, device and channel, \
-             reviews (every feature is defined in docs/features.md). No feature reads an event at \
+             reviews (every feature is defined in docs/features.md){}. No feature reads an event at \
              or after the as-of time, so models trained on it never see their labels.",
-            table.as_of.format("%Y-%m-%d %H:%M UTC")
+            table.as_of.format("%Y-%m-%d %H:%M UTC"),
+            if text_columns.is_some() {
+                ", and text columns: review sentiment from the demo's sentiment head, aspect \
+                 complaints, search-intent shares"
+            } else {
+                ""
+            }
         ))
         .kpis(vec![
             Kpi::new("Users", format_count(table.users() as f64)),

@@ -78,11 +78,12 @@ pub async fn run(args: LakeArgs, output: Output) -> anyhow::Result<()> {
                 return output.print_json(&report);
             }
             println!(
-                "erased {} events of user {} ({} files rewritten, {} old files vacuumed, {} quarantine lines removed); lake at version {}",
+                "erased {} events of user {} ({} files rewritten, {} old files vacuumed, {} review insights and {} quarantine lines removed); lake at version {}",
                 report.events_deleted,
                 report.user_id,
                 report.files_rewritten,
                 report.files_vacuumed,
+                report.insights_deleted,
                 report.quarantine_lines_removed,
                 report.version
             );

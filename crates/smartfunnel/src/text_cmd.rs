@@ -1,6 +1,7 @@
 //! `smartfunnel models …` and `smartfunnel text …`: fetching transformer
-//! weights, embedding texts, and training and applying the review
-//! sentiment classifier (crate `text`).
+//! weights, embedding texts, training and applying the review sentiment
+//! classifier, aspect-level sentiment, topic discovery, and writing per-review
+//! results to the lake (crate `text`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -53,6 +54,15 @@ enum TextCommand {
     Train(TrainArgs),
     /// Score the texts of a CSV column with a trained classifier.
     Predict(PredictArgs),
+    /// Aspect-level sentiment: the quality, price, delivery, service, packaging,
+    /// size/fit, appearance and performance mentions of each text, with polarity.
+    Aspects(AspectsArgs),
+    /// Topics of a corpus: cluster the embeddings (K-Means, k by silhouette),
+    /// describe each topic by keywords and its most central texts.
+    Topics(TopicsArgs),
+    /// Score the lake's reviews (language, sentiment, aspects, topic) into its
+    /// `review_insights` table, replacing what an earlier run wrote.
+    Enrich(crate::text_enrich::EnrichArgs),
 }
 
 /// Which encoder turns texts into vectors.
@@ -82,7 +92,7 @@ pub struct EncoderArgs {
 }
 
 #[derive(Debug, Args)]
-struct InputArgs {
+pub(crate) struct InputArgs {
     /// CSV file with a header row.
     #[arg(long, value_name = "FILE.csv")]
     data: PathBuf,
@@ -143,6 +153,77 @@ struct PredictArgs {
     encoder: EncoderArgs,
 }
 
+#[derive(Debug, Args)]
+struct AspectsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// A sentiment model (`text train`) to give each clause its polarity;
+    /// without one, a small opinion lexicon with negation decides.
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// Output CSV, one row per mention: row (data rows from 0), aspect, term,
+    /// polarity, score, clause.
+    #[arg(long, value_name = "FILE.csv")]
+    out: PathBuf,
+    #[command(flatten)]
+    encoder: EncoderArgs,
+}
+
+/// What the topics are clustered on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Vectors {
+    /// Sentence embeddings of the transformer encoder (`--encoder`).
+    Encoder,
+    /// Character n-gram TF-IDF: no weights and fast, but only coarse themes.
+    Ngrams,
+    /// Word TF-IDF (jieba words for Chinese): no weights and fast.
+    Keywords,
+}
+
+#[derive(Debug, Args)]
+struct TopicsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// This many topics.
+    #[arg(long, conflicts_with = "k_range")]
+    k: Option<usize>,
+    /// Try every k from A to B (both included) and keep the best silhouette.
+    #[arg(long, value_name = "A..B", default_value = "4..12", value_parser = parse_k_range)]
+    k_range: std::ops::RangeInclusive<usize>,
+    /// Keywords per topic.
+    #[arg(long, default_value_t = 8)]
+    keywords: usize,
+    #[arg(long, value_enum, default_value_t = Vectors::Encoder)]
+    vectors: Vectors,
+    /// Cluster the vectors as they are, without subtracting their mean first.
+    #[arg(long)]
+    no_center: bool,
+    /// A column of known classes (a category, say): print how well the topics
+    /// recover it (purity, NMI, adjusted Rand index).
+    #[arg(long, value_name = "COL")]
+    compare_col: Option<String>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Directory for topics.csv and assignments.csv (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    encoder: EncoderArgs,
+}
+
+/// `4..12` or `4..=12`: both ends included.
+pub(crate) fn parse_k_range(text: &str) -> Result<std::ops::RangeInclusive<usize>, String> {
+    let (start, end) =
+        text.split_once("..").ok_or_else(|| format!("{text:?} is not a range like 4..12"))?;
+    let end = end.trim_start_matches('=');
+    let start: usize = start.trim().parse().map_err(|_| format!("{start:?} is not a number"))?;
+    let end: usize = end.trim().parse().map_err(|_| format!("{end:?} is not a number"))?;
+    if start < 2 || end < start {
+        return Err(format!("{text:?}: the range must start at 2 or more and not be empty"));
+    }
+    Ok(start..=end)
+}
+
 pub fn run_models(args: ModelsArgs, output: Output) -> anyhow::Result<()> {
     let ModelsCommand::Fetch(args) = args.command;
     let root = args.models_dir.unwrap_or_else(text::default_models_root);
@@ -188,6 +269,13 @@ pub fn fetch_model(
     .with_context(|| format!("fetching {} into {}", model.name(), root.display()))
 }
 
+/// The encoder last loaded, by (directory, truncation, cache off). One
+/// command often embeds several lists with the same model (reviews, their
+/// clauses, search queries) and loading it takes seconds.
+#[allow(clippy::type_complexity)]
+static LOADED_ENCODER: std::sync::Mutex<Option<((PathBuf, usize, bool), text::Encoder)>> =
+    std::sync::Mutex::new(None);
+
 /// Sets the thread count of the global rayon pool, which candle's matrix
 /// kernels and the tokenizer run on. Only the first call in a process counts.
 fn set_threads(threads: Option<usize>) {
@@ -197,7 +285,33 @@ fn set_threads(threads: Option<usize>) {
     }
 }
 
+impl Default for EncoderArgs {
+    /// The command-line defaults: multilingual-e5-small under the default
+    /// models root, 128 tokens, batches of 16, the cache on.
+    fn default() -> Self {
+        EncoderArgs {
+            encoder: KnownModel::MultilingualE5Small.name().to_owned(),
+            model_dir: None,
+            models_dir: None,
+            max_tokens: 128,
+            batch_size: 16,
+            threads: None,
+            no_cache: false,
+        }
+    }
+}
+
 impl EncoderArgs {
+    /// The default encoder under `models_dir` (or the default models root).
+    pub(crate) fn under(models_dir: Option<PathBuf>) -> EncoderArgs {
+        EncoderArgs { models_dir, ..EncoderArgs::default() }
+    }
+
+    /// The name of the encoder `--encoder` names.
+    pub(crate) fn encoder_name(&self) -> &str {
+        &self.encoder
+    }
+
     fn options(&self) -> EncoderOptions {
         let root = self.models_dir.clone().unwrap_or_else(text::default_models_root);
         EncoderOptions {
@@ -220,8 +334,9 @@ impl EncoderArgs {
         Ok((model.dir(&root), model.name().to_owned()))
     }
 
-    /// Loads the encoder and embeds `texts` with a progress bar.
-    fn embed(
+    /// Loads the encoder (once per process; see [`LOADED_ENCODER`]) and embeds
+    /// `texts` with a progress bar.
+    pub(crate) fn embed(
         &self,
         encoder_name: &str,
         texts: &[&str],
@@ -229,8 +344,14 @@ impl EncoderArgs {
     ) -> anyhow::Result<(text::Embeddings, EncoderInfo)> {
         set_threads(self.threads);
         let (dir, name) = self.resolve(encoder_name)?;
-        let mut encoder = text::Encoder::load(&dir, self.options())
-            .with_context(|| format!("loading the encoder from {}", dir.display()))?;
+        let mut loaded = LOADED_ENCODER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = (dir.clone(), self.max_tokens, self.no_cache);
+        if loaded.as_ref().is_none_or(|(loaded_key, _)| *loaded_key != key) {
+            let encoder = text::Encoder::load(&dir, self.options())
+                .with_context(|| format!("loading the encoder from {}", dir.display()))?;
+            *loaded = Some((key, encoder));
+        }
+        let (_, encoder) = loaded.as_mut().expect("loaded above");
         let bar = count_bar(output, texts.len() as u64, "embedding");
         let embeddings = encoder.embed_with_progress(texts, &mut |done, total| {
             bar.set_length(total as u64);
@@ -243,13 +364,13 @@ impl EncoderArgs {
 }
 
 /// A CSV file read whole: its header and rows, and the index of the text column.
-struct Table {
+pub(crate) struct Table {
     headers: csv::StringRecord,
     rows: Vec<csv::StringRecord>,
 }
 
 impl Table {
-    fn read(path: &Path) -> anyhow::Result<Table> {
+    pub(crate) fn read(path: &Path) -> anyhow::Result<Table> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .from_path(path)
@@ -265,7 +386,7 @@ impl Table {
         Ok(Table { headers, rows })
     }
 
-    fn column(&self, path: &Path, name: &str) -> anyhow::Result<usize> {
+    pub(crate) fn column(&self, path: &Path, name: &str) -> anyhow::Result<usize> {
         // A byte-order mark sticks to the first header name.
         self.headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name).with_context(
             || {
@@ -275,7 +396,7 @@ impl Table {
         )
     }
 
-    fn texts(&self, column: usize) -> Vec<&str> {
+    pub(crate) fn texts(&self, column: usize) -> Vec<&str> {
         self.rows.iter().map(|row| row.get(column).unwrap_or("")).collect()
     }
 }
@@ -325,11 +446,14 @@ struct PredictSummary {
     out: PathBuf,
 }
 
-pub fn run_text(args: TextArgs, output: Output) -> anyhow::Result<()> {
+pub async fn run_text(args: TextArgs, output: Output) -> anyhow::Result<()> {
     match args.command {
         TextCommand::Embed(args) => embed(args, output),
         TextCommand::Train(args) => train(args, output),
         TextCommand::Predict(args) => predict(args, output),
+        TextCommand::Aspects(args) => aspects(args, output),
+        TextCommand::Topics(args) => topics(args, output),
+        TextCommand::Enrich(args) => crate::text_enrich::run(args, output).await,
     }
 }
 
@@ -430,28 +554,12 @@ fn train(args: TrainArgs, output: Output) -> anyhow::Result<()> {
 }
 
 fn predict(args: PredictArgs, output: Output) -> anyhow::Result<()> {
-    let model = SentimentModel::load(&args.model)
-        .with_context(|| format!("loading the model from {}", args.model.display()))?;
+    let model = load_sentiment(&args.model)?;
     let path = &args.input.data;
     let table = Table::read(path)?;
     let column = table.column(path, &args.input.text_col)?;
     let texts = table.texts(column);
-    let embeddings = match model.encoder() {
-        Some(info) => {
-            let encoder = EncoderArgs { max_tokens: info.max_tokens, ..args.encoder.clone() };
-            let (embeddings, used) = encoder.embed(&info.model, &texts, output)?;
-            if used.dim != info.dim {
-                bail!(
-                    "the model was trained on {}-dimensional embeddings, the encoder gives {}",
-                    info.dim,
-                    used.dim
-                );
-            }
-            Some(embeddings)
-        }
-        None => None,
-    };
-    let scores = model.predict(&texts, embeddings.as_ref())?;
+    let scores = score_texts(&model, &texts, &args.encoder, output)?;
     let mut writer = csv::Writer::from_path(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut header = table.headers.clone();
@@ -480,5 +588,301 @@ fn predict(args: PredictArgs, output: Output) -> anyhow::Result<()> {
             summary.out.display()
         );
     }
+    Ok(())
+}
+
+/// Scores texts with a sentiment model, embedding them first with the
+/// encoder the model was trained with, if it uses one.
+pub(crate) fn score_texts(
+    model: &SentimentModel,
+    texts: &[&str],
+    encoder: &EncoderArgs,
+    output: Output,
+) -> anyhow::Result<Vec<text::SentimentScore>> {
+    let embeddings = match model.encoder() {
+        Some(info) => {
+            let encoder = EncoderArgs { max_tokens: info.max_tokens, ..encoder.clone() };
+            let (embeddings, used) = encoder.embed(&info.model, texts, output)?;
+            if used.dim != info.dim {
+                bail!(
+                    "the model was trained on {}-dimensional embeddings, the encoder gives {}",
+                    info.dim,
+                    used.dim
+                );
+            }
+            Some(embeddings)
+        }
+        None => None,
+    };
+    Ok(model.predict(texts, embeddings.as_ref())?)
+}
+
+/// The aspect mentions of each text: polarity from `model` applied to each
+/// clause when given, else from the lexicon.
+pub(crate) fn mentions_of(
+    texts: &[&str],
+    model: Option<&SentimentModel>,
+    encoder: &EncoderArgs,
+    output: Output,
+) -> anyhow::Result<Vec<Vec<text::AspectMention>>> {
+    let reviews: Vec<text::ReviewAspects> =
+        texts.iter().map(|text| text::aspects::analyze(text)).collect();
+    let Some(model) = model else {
+        return Ok(reviews.iter().map(|review| review.mentions_by_lexicon()).collect());
+    };
+    let clauses: Vec<&str> = reviews.iter().flat_map(|review| review.clause_texts()).collect();
+    let scores = score_texts(model, &clauses, encoder, output)?;
+    let mut scores = scores.iter().map(|s| s.score);
+    Ok(reviews
+        .iter()
+        .map(|review| {
+            let own: Vec<f64> = scores.by_ref().take(review.clauses.len()).collect();
+            review.mentions_with_scores(&own)
+        })
+        .collect())
+}
+
+pub(crate) fn load_sentiment(dir: &Path) -> anyhow::Result<SentimentModel> {
+    SentimentModel::load(dir).with_context(|| format!("loading the model from {}", dir.display()))
+}
+
+#[derive(Debug, Serialize)]
+struct AspectsSummary {
+    rows: usize,
+    reviews_with_mentions: usize,
+    mentions: usize,
+    polarity_from: &'static str,
+    aspects: Vec<text::AspectSummary>,
+    out: PathBuf,
+}
+
+fn aspects(args: AspectsArgs, output: Output) -> anyhow::Result<()> {
+    let model = args.model.as_deref().map(load_sentiment).transpose()?;
+    let path = &args.input.data;
+    let table = Table::read(path)?;
+    let column = table.column(path, &args.input.text_col)?;
+    let texts = table.texts(column);
+    let mentions = mentions_of(&texts, model.as_ref(), &args.encoder, output)?;
+    let mut writer = csv::Writer::from_path(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    writer.write_record(["row", "aspect", "term", "polarity", "score", "clause"])?;
+    for (row, review) in mentions.iter().enumerate() {
+        for mention in review {
+            let score = mention.score.map_or(String::new(), |s| format!("{s:.6}"));
+            writer.write_record([
+                row.to_string().as_str(),
+                mention.aspect.name(),
+                mention.term.as_str(),
+                mention.polarity.name(),
+                score.as_str(),
+                mention.clause.as_str(),
+            ])?;
+        }
+    }
+    writer.flush().with_context(|| format!("writing {}", args.out.display()))?;
+    let summary = AspectsSummary {
+        rows: texts.len(),
+        reviews_with_mentions: mentions.iter().filter(|m| !m.is_empty()).count(),
+        mentions: mentions.iter().map(Vec::len).sum(),
+        polarity_from: if model.is_some() { "model" } else { "lexicon" },
+        aspects: text::aspects::summarize(&mentions),
+        out: args.out,
+    };
+    if output.json {
+        return output.print_json(&summary);
+    }
+    if !output.quiet {
+        println!(
+            "{} of {} texts mention an aspect ({} mentions, polarity from the {})",
+            summary.reviews_with_mentions, summary.rows, summary.mentions, summary.polarity_from
+        );
+        let header: Vec<String> =
+            ["aspect", "mentions", "reviews", "positive", "negative", "neutral", "negative share"]
+                .map(String::from)
+                .to_vec();
+        let rows: Vec<Vec<String>> = summary
+            .aspects
+            .iter()
+            .map(|a| {
+                vec![
+                    a.aspect.name().to_owned(),
+                    a.mentions.to_string(),
+                    a.reviews.to_string(),
+                    a.positive.to_string(),
+                    a.negative.to_string(),
+                    a.neutral.to_string(),
+                    a.negative_share.map_or("-".to_owned(), |s| format!("{:.1}%", s * 100.0)),
+                ]
+            })
+            .collect();
+        crate::analytics_cmd::print_table(&header, &rows);
+        println!("mentions → {}", summary.out.display());
+    }
+    Ok(())
+}
+
+/// Embeds texts for topics: with the transformer, or as n-gram vectors.
+fn topic_vectors(
+    texts: &[&str],
+    vectors: Vectors,
+    encoder: &EncoderArgs,
+    output: Output,
+) -> anyhow::Result<text::Embeddings> {
+    Ok(match vectors {
+        Vectors::Encoder => encoder.embed(&encoder.encoder, texts, output)?.0,
+        Vectors::Ngrams => text::topics::ngram_vectors(texts, 12),
+        Vectors::Keywords => text::topics::keyword_vectors(texts, 12),
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct TopicsSummary {
+    rows: usize,
+    k: usize,
+    agreement: Option<text::topics::Agreement>,
+    candidates: Vec<cluster::KCandidate>,
+    topics: Vec<TopicRow>,
+    out: PathBuf,
+    seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct TopicRow {
+    topic: usize,
+    size: usize,
+    share: f64,
+    keywords: Vec<String>,
+    representatives: Vec<String>,
+}
+
+fn topics(args: TopicsArgs, output: Output) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let path = &args.input.data;
+    let table = Table::read(path)?;
+    let column = table.column(path, &args.input.text_col)?;
+    let texts = table.texts(column);
+    let embeddings = topic_vectors(&texts, args.vectors, &args.encoder, output)?;
+    let options = text::TopicOptions {
+        count: match args.k {
+            Some(k) => text::TopicCount::Fixed(k),
+            None => text::TopicCount::BySilhouette(args.k_range.clone()),
+        },
+        keywords: args.keywords,
+        seed: args.seed,
+        center: !args.no_center,
+        ..text::TopicOptions::default()
+    };
+    let model = text::discover_topics(&texts, &embeddings, &options)
+        .with_context(|| format!("finding topics in {}", path.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let rows: Vec<TopicRow> = model
+        .topics
+        .iter()
+        .map(|topic| TopicRow {
+            topic: topic.id,
+            size: topic.size,
+            share: topic.share,
+            keywords: topic.keywords.iter().map(|(word, _)| word.clone()).collect(),
+            representatives: topic.representatives.iter().map(|&r| texts[r].to_owned()).collect(),
+        })
+        .collect();
+    write_topics_csv(&args.out.join("topics.csv"), &rows)?;
+    let assignments = args.out.join("assignments.csv");
+    let mut writer = csv::Writer::from_path(&assignments)
+        .with_context(|| format!("creating {}", assignments.display()))?;
+    writer.write_record(["row", "topic"])?;
+    for (row, topic) in model.assignments.iter().enumerate() {
+        writer.write_record([row.to_string(), topic.to_string()])?;
+    }
+    writer.flush().with_context(|| format!("writing {}", assignments.display()))?;
+    let agreement = match &args.compare_col {
+        Some(name) => {
+            let column = table.column(path, name)?;
+            let mut ids: std::collections::HashMap<&str, usize> = Default::default();
+            let classes: Vec<usize> = table
+                .texts(column)
+                .into_iter()
+                .map(|class| {
+                    let next = ids.len();
+                    *ids.entry(class).or_insert(next)
+                })
+                .collect();
+            Some(text::topics::agreement(&model.assignments, &classes))
+        }
+        None => None,
+    };
+    let summary = TopicsSummary {
+        rows: texts.len(),
+        k: model.topics.len(),
+        agreement,
+        candidates: model.candidates.clone(),
+        topics: rows,
+        out: args.out,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    if output.json {
+        return output.print_json(&summary);
+    }
+    if !output.quiet {
+        let tried: Vec<String> = summary
+            .candidates
+            .iter()
+            .filter(|c| c.silhouette.is_finite())
+            .map(|c| format!("k={} {:.3}", c.k, c.silhouette))
+            .collect();
+        println!("{} topics in {} texts ({:.1} s)", summary.k, summary.rows, summary.seconds);
+        if !tried.is_empty() {
+            println!("silhouette: {}", tried.join(", "));
+        }
+        let header: Vec<String> = ["topic", "size", "share", "keywords"].map(String::from).to_vec();
+        let table: Vec<Vec<String>> = summary
+            .topics
+            .iter()
+            .map(|t| {
+                vec![
+                    t.topic.to_string(),
+                    t.size.to_string(),
+                    format!("{:.1}%", t.share * 100.0),
+                    t.keywords.join(" "),
+                ]
+            })
+            .collect();
+        crate::analytics_cmd::print_table(&header, &table);
+        if let Some(a) = &summary.agreement {
+            println!(
+                "against {}: purity {:.3}, NMI {:.3}, adjusted Rand index {:.3}",
+                args.compare_col.as_deref().unwrap_or_default(),
+                a.purity,
+                a.nmi,
+                a.ari
+            );
+        }
+        println!("topics.csv and assignments.csv → {}", summary.out.display());
+    }
+    Ok(())
+}
+
+/// topics.csv: topic, size, share, keywords (space-separated), and the
+/// representative texts, one column each.
+fn write_topics_csv(path: &Path, topics: &[TopicRow]) -> anyhow::Result<()> {
+    let mut writer =
+        csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    let most = topics.iter().map(|t| t.representatives.len()).max().unwrap_or(0);
+    let mut header = vec!["topic".to_owned(), "size".into(), "share".into(), "keywords".into()];
+    header.extend((1..=most).map(|i| format!("representative_{i}")));
+    writer.write_record(&header)?;
+    for topic in topics {
+        let mut row = vec![
+            topic.topic.to_string(),
+            topic.size.to_string(),
+            format!("{:.4}", topic.share),
+            topic.keywords.join(" "),
+        ];
+        row.extend(topic.representatives.iter().cloned());
+        row.resize(header.len(), String::new());
+        writer.write_record(&row)?;
+    }
+    writer.flush().with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

@@ -36,6 +36,9 @@ pub enum TextError {
     /// A JSON model file could not be read or written.
     #[error("{path}: {source}")]
     Json { path: PathBuf, source: serde_json::Error },
+    /// Clustering failed (for topics): too few texts for the topics asked for.
+    #[error("topics: {0}")]
+    Cluster(#[from] cluster::ClusterError),
     /// A CSV file could not be read or written.
     #[error("{path}: {source}")]
     Csv { path: PathBuf, source: csv::Error },

@@ -212,3 +212,83 @@ async fn generated_events_round_trip_through_csv_and_the_lake_field_by_field() {
         }
     }
 }
+
+fn insight(
+    event_id: &str,
+    user_id: &str,
+    complaints: &str,
+    topic: Option<i32>,
+) -> lake::ReviewInsight {
+    lake::ReviewInsight {
+        event_id: event_id.into(),
+        user_id: user_id.into(),
+        item_id: Some("i1".into()),
+        event_time_micros: 1_700_000_000_000_000,
+        language: "zh".into(),
+        sentiment_score: Some(0.25),
+        sentiment_label: Some("negative".into()),
+        aspects: r#"[{"aspect":"packaging","term":"包装","polarity":"negative","score":null,"clause":"包装破了"}]"#
+            .into(),
+        complaints: complaints.into(),
+        praises: String::new(),
+        topic,
+        topic_label: topic.map(|_| "包装 物流".into()),
+    }
+}
+
+#[tokio::test]
+async fn review_insights_round_trip_are_replaced_whole_and_erased_with_the_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lake = Lake::open_or_create(dir.path()).await.unwrap();
+    import(&mut lake, &[data("taobao_userbehavior_sample/UserBehavior.csv")]).await;
+    let no_table = lake.sql("SELECT count(*) FROM review_insights").await;
+    assert!(no_table.is_err(), "no review_insights table before the first write");
+
+    let first = [insight("e1", "1", "packaging", Some(0)), insight("e2", "2", "", None)];
+    assert_eq!(lake.replace_review_insights(&first, Default::default()).await.unwrap(), 0);
+    assert_eq!(
+        query(
+            &lake,
+            "SELECT event_id, user_id, item_id, CAST(event_time AS VARCHAR), language, sentiment_score, \
+             sentiment_label, aspects, complaints, praises, topic, topic_label FROM review_insights ORDER BY event_id"
+        )
+        .await,
+        vec![
+            vec![
+                "e1", "1", "i1", "2023-11-14T22:13:20Z", "zh", "0.25", "negative",
+                r#"[{"aspect":"packaging","term":"包装","polarity":"negative","score":null,"clause":"包装破了"}]"#,
+                "packaging", "", "0", "包装 物流"
+            ],
+            vec![
+                "e2", "2", "i1", "2023-11-14T22:13:20Z", "zh", "0.25", "negative",
+                r#"[{"aspect":"packaging","term":"包装","polarity":"negative","score":null,"clause":"包装破了"}]"#,
+                "", "", "NULL", "NULL"
+            ],
+        ]
+    );
+    // A second run replaces the table: no row of the first is left.
+    let second = [insight("e3", "1", "delivery", Some(1))];
+    assert_eq!(lake.replace_review_insights(&second, Default::default()).await.unwrap(), 1);
+    assert_eq!(
+        query(&lake, "SELECT event_id, complaints FROM review_insights").await,
+        vec![vec!["e3", "delivery"]]
+    );
+    // Joined with the events in one session.
+    assert_eq!(
+        query(
+            &lake,
+            "SELECT count(*) FROM review_insights r JOIN events e ON e.user_id = r.user_id WHERE r.user_id = '1'"
+        )
+        .await,
+        query(&lake, "SELECT count(*) FROM events WHERE user_id = '1'").await
+    );
+    let log = std::fs::read_to_string(
+        dir.path().join("review_insights/_delta_log/00000000000000000000.json"),
+    )
+    .unwrap();
+    assert!(log.contains(r#""minReaderVersion":1"#), "plain Delta: {log}");
+
+    let report = lake.erase_user("1").await.unwrap();
+    assert_eq!(report.insights_deleted, 1);
+    assert_eq!(query(&lake, "SELECT count(*) FROM review_insights").await, vec![vec!["0"]]);
+}

@@ -1,6 +1,7 @@
 //! The `smartfunnel` binary end to end, as a user runs it.
 
 mod recommend;
+mod text;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -259,6 +260,8 @@ fn demo_writes_a_report_with_every_section() {
         "Recommendations for shoppers",
         "Next-click recommendations (YOOCHOOSE)",
         "Reviews: sentiment",
+        "Reviews: aspects",
+        "Reviews: topics",
         "Searches: intent",
     ] {
         assert!(html.contains(section), "report lacks {section}");

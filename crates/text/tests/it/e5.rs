@@ -123,3 +123,32 @@ fn query_intents_and_categories_from_a_few_examples() {
     let names: Vec<&str> = nearest.iter().map(|n| categories[n.unwrap().0]).collect();
     assert_eq!(names, categories);
 }
+
+#[test]
+fn topics_of_real_reviews_follow_their_categories() {
+    use text::{TopicCount, TopicOptions, discover_topics};
+    let rows = crate::topics::topics_sample();
+    let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    let categories: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let embeddings = encoder().lock().unwrap().embed(&texts).unwrap();
+    let options = TopicOptions { count: TopicCount::Fixed(3), ..TopicOptions::default() };
+    let model = discover_topics(&texts, &embeddings, &options).unwrap();
+    for topic in &model.topics {
+        let members: Vec<&str> = (0..texts.len())
+            .filter(|&i| model.assignments[i] == topic.id)
+            .map(|i| categories[i].as_str())
+            .collect();
+        eprintln!(
+            "{} {:?} {:?} {:?}",
+            topic.id,
+            members,
+            topic.keywords,
+            topic.representatives.iter().map(|&r| texts[r]).collect::<Vec<_>>()
+        );
+    }
+    eprintln!("purity {}", crate::topics::purity(&categories, &model.assignments));
+    let options =
+        TopicOptions { count: TopicCount::BySilhouette(2..=6), ..TopicOptions::default() };
+    let model = discover_topics(&texts, &embeddings, &options).unwrap();
+    eprintln!("{:?}", model.candidates);
+}

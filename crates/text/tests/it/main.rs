@@ -3,9 +3,11 @@
 //! behind `smartfunnel models fetch`) into `$SMARTFUNNEL_MODELS` or
 //! `~/.cache/smartfunnel/models`.
 
+mod aspects;
 mod e5;
 mod ngrams;
 mod sentiment;
+mod topics;
 
 use std::path::{Path, PathBuf};
 

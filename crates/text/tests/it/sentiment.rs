@@ -68,21 +68,50 @@ fn saved_model_predicts_what_the_trained_one_does() {
 }
 
 #[test]
-fn user_text_features_average_reviews_and_share_searches() {
+fn user_text_features_average_reviews_count_complaints_and_share_searches() {
+    use text::Aspect::{Delivery, Packaging};
     use text::QueryIntent::{AfterSales, PriceDriven};
+    use text::ScoredReview;
+    let review = |user, score, complaints| ScoredReview { user, score, complaints };
     let features = text::user_text_features(
-        [("u1", 0.9), ("u1", 0.2), ("u2", 0.7)],
+        [
+            review("u1", 0.9, &[][..]),
+            // A complaint named twice in one review counts once.
+            review("u1", 0.2, &[Packaging, Delivery, Packaging][..]),
+            review("u2", 0.7, &[Packaging][..]),
+        ],
         [("u1", PriceDriven), ("u3", AfterSales), ("u3", AfterSales), ("u3", PriceDriven)],
     );
     let u1 = &features["u1"];
     assert_eq!((u1.reviews, u1.negative_reviews, u1.searches), (2, 1, 1));
     assert!((u1.mean_review_sentiment.unwrap() - 0.55).abs() < 1e-12);
+    assert_eq!(u1.negative_review_share(), Some(0.5));
+    assert_eq!(u1.aspect_complaints, [0, 0, 1, 0, 1, 0, 0, 0]);
     assert_eq!(u1.intent_shares, [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
     assert_eq!(features["u2"].searches, 0);
+    assert_eq!(features["u2"].aspect_complaints[4], 1);
     let u3 = &features["u3"];
-    assert_eq!((u3.reviews, u3.mean_review_sentiment), (0, None));
+    assert_eq!((u3.reviews, u3.mean_review_sentiment, u3.negative_review_share()), (0, None, None));
     assert!(
         (u3.intent_shares[4] - 2.0 / 3.0).abs() < 1e-12
             && (u3.intent_shares[2] - 1.0 / 3.0).abs() < 1e-12
     );
+}
+
+#[test]
+fn every_text_column_is_documented_in_the_feature_docs() {
+    let docs = include_str!("../../../../docs/features.md");
+    for column in text::profile::TEXT_COLUMNS {
+        assert!(
+            docs.contains(&format!("`{}", column.name)),
+            "docs/features.md lacks {}",
+            column.name
+        );
+    }
+    for aspect in text::Aspect::ALL {
+        assert!(
+            docs.contains(&format!("`{}`", aspect.name())),
+            "docs/features.md lacks {aspect:?}"
+        );
+    }
 }

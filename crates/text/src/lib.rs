@@ -1,8 +1,10 @@
 //! Language models for reviews and search queries, run locally on the CPU:
 //! fetching and converting weights ([`models`], [`e5_convert`]), sentence
 //! embeddings ([`encoder`]), a review sentiment classifier ([`sentiment`]
-//! over [`ngrams`] and embeddings), search-query intent ([`intent`]) and
-//! per-user text columns for the user profile ([`profile`]).
+//! over [`ngrams`] and embeddings), search-query intent ([`intent`]),
+//! per-user text columns for the user profile ([`profile`]), and segment
+//! descriptions and campaign messages written by a small chat model or a
+//! template, their numbers filled in and checked by code ([`generate`]).
 //!
 //! Architecture invariant: candle and tokenizers live only in this crate;
 //! it never prints and never touches the lake.
@@ -10,6 +12,7 @@
 pub mod e5_convert;
 pub mod encoder;
 mod error;
+pub mod generate;
 pub mod intent;
 pub mod models;
 pub mod ngrams;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::generate::GenerateArgs;
 use crate::{
     Output, analytics_report, clv_report, features_report, funnel_report, model_report,
-    predict_report, recommend_report, shop_report, text_report,
+    predict_report, recommend_report, segment_texts_report, shop_report, text_report,
 };
 
 /// Real samples shipped with the binary, to show the importers on real data.
@@ -39,6 +39,12 @@ pub struct DemoArgs {
     /// Skip the reviews-and-searches step (it fetches transformer weights on first use).
     #[arg(long)]
     no_text: bool,
+    /// Have SmolLM2-135M write the segment descriptions and campaign messages
+    /// (fetched on first use; slower) instead of the template.
+    #[arg(long)]
+    generate: bool,
+    #[command(flatten)]
+    endpoint: crate::text_generate::EndpointArgs,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +60,7 @@ struct DemoSummary {
     funnel: funnel_report::FunnelSummary,
     text: text_report::TextSummary,
     features: features_report::FeaturesSummary,
+    segment_texts: segment_texts_report::SegmentTextsSummary,
     predictions: Vec<crate::predict_cmd::PredictionSummary>,
     model: model_report::ModelDemoSummary,
     recommend: recommend_report::RecommendSummary,
@@ -213,9 +220,21 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     step(output, "user features, tags and segments");
     // The text step wrote review_insights: a fresh session sees it in SQL.
     let context = shop.session().await?;
-    let (features_section, features) =
+    let (features_section, features, profiles) =
         features_report::features_section(&context, text.sentiment.as_ref(), output).await?;
     report.push_section(features_section);
+    step(
+        output,
+        if args.generate || args.endpoint.llm_endpoint.is_some() {
+            "segments in words: descriptions and campaign messages by a language model"
+        } else {
+            "segments in words: descriptions and campaign messages (template)"
+        },
+    );
+    let mut writer = segment_texts_report::demo_writer(args.generate, &args.endpoint, output);
+    let (texts_section, segment_texts) =
+        segment_texts_report::segment_texts_section(&profiles, &mut writer, output).await;
+    report.push_section(texts_section);
     step(output, "behaviour predictions: purchase propensity (model, GRU, rules) and churn");
     let predictions = predict_report::add_demo_sections(&mut report, &context, args.days).await?;
     step(output, "propensity models on the UCI online shoppers sample");
@@ -292,6 +311,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         funnel,
         text,
         features,
+        segment_texts,
         predictions,
         model,
         recommend,
@@ -360,6 +380,14 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         println!(
             "  recommend Recall@10 {:.3} for shoppers' last quarter, Recall@20 {:.3} on YOOCHOOSE (V-SKNN)",
             summary.recommend.shop_recall, summary.recommend.yoochoose_recall
+        );
+        let texts = &summary.segment_texts;
+        println!(
+            "  segments  {} texts: {} by a language model, {} rejected by the number check, {} by the template",
+            texts.texts,
+            texts.generated,
+            texts.rejected,
+            texts.texts - texts.generated
         );
         match &summary.text.skipped {
             Some(reason) => println!("  text      skipped: {reason}"),

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use chrono::Duration;
 use datafusion::prelude::SessionContext;
 use features::tags::percentile;
-use features::{FeatureOptions, LabelSpec, LabelTask};
+use features::{FeatureOptions, LabelSpec, LabelTask, SegmentProfile};
 use report::{BarChart, Kpi, Section, Table, format_count, format_decimal, format_percent};
 use serde::Serialize;
 
@@ -39,12 +39,13 @@ pub struct FeaturesSummary {
 }
 
 /// The "User features and tags" section, for every event in `context`; with
-/// a sentiment model, the table has the text columns too.
+/// a sentiment model, the table has the text columns too; and the segment
+/// profiles it shows (the demo puts them into words).
 pub async fn features_section(
     context: &SessionContext,
     sentiment: Option<&text::SentimentModel>,
     output: crate::Output,
-) -> anyhow::Result<(Section, FeaturesSummary)> {
+) -> anyhow::Result<(Section, FeaturesSummary, Vec<SegmentProfile>)> {
     let mut built = build_features(context.clone(), None, &FeatureOptions::default()).await?;
     let text_columns = match sentiment {
         Some(model) => Some(
@@ -192,5 +193,5 @@ pub async fn features_section(
         seconds: built.seconds,
         propensity: propensity.map(|(label, _)| label),
     };
-    Ok((section, summary))
+    Ok((section, summary, segmentation.profiles))
 }

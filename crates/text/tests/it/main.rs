@@ -1,10 +1,11 @@
 //! Integration tests of the text crate. Tests that need the real
-//! multilingual-e5-small weights fetch them first (`text::fetch`, the code
+//! multilingual-e5-small or SmolLM2 weights fetch them first (`text::fetch`, the code
 //! behind `smartfunnel models fetch`) into `$SMARTFUNNEL_MODELS` or
 //! `~/.cache/smartfunnel/models`.
 
 mod aspects;
 mod e5;
+mod generate;
 mod ngrams;
 mod sentiment;
 mod topics;

@@ -199,9 +199,9 @@ struct TopicsArgs {
     keywords: usize,
     #[arg(long, value_enum, default_value_t = Vectors::Encoder)]
     vectors: Vectors,
-    /// Cluster the vectors as they are, without subtracting their mean first.
+    /// Subtract the mean vector and normalise again before clustering.
     #[arg(long)]
-    no_center: bool,
+    center: bool,
     /// A column of known classes (a category, say): print how well the topics
     /// recover it (purity, NMI, adjusted Rand index).
     #[arg(long, value_name = "COL")]
@@ -774,7 +774,7 @@ fn topics(args: TopicsArgs, output: Output) -> anyhow::Result<()> {
         },
         keywords: args.keywords,
         seed: args.seed,
-        center: !args.no_center,
+        center: args.center,
         ..text::TopicOptions::default()
     };
     let model = text::discover_topics(&texts, &embeddings, &options)

@@ -74,7 +74,7 @@ pub async fn add_text_sections(
         lake,
         &format!(
             "SELECT user_id, CAST(date_trunc('week', event_time) AS DATE), split_part(category, '.', 1), review_text, rating, \
-               event_id, item_id, CAST(event_time AS BIGINT) \
+               event_id, item_id, CAST(event_time AS BIGINT) AS micros \
              FROM events WHERE event_type = 'review' AND trim(review_text) <> '' AND NOT is_bot \
              ORDER BY event_time, event_id LIMIT {MAX_REVIEWS}"
         ),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::{csv_rows, json, path, smartfunnel, text_fixture};
+use crate::{csv_rows, json, path, text_fixture};
 
 #[test]
 fn text_aspects_writes_one_row_per_mention() {

@@ -67,7 +67,8 @@ fn request(kind: TextKind, facts: &Facts) -> String {
 }
 
 /// A worked example shown before the real request: small models follow an
-/// example far better than an instruction.
+/// example far better than an instruction. It says nothing the example's
+/// facts do not, since a small model copies whatever the example does.
 fn example(kind: TextKind) -> (Facts, &'static str) {
     let facts = Facts {
         subject: "Bargain Hunters".to_owned(),
@@ -81,19 +82,14 @@ fn example(kind: TextKind) -> (Facts, &'static str) {
             ),
         ],
         traits: vec!["price-sensitive".to_owned(), "frequent".to_owned()],
-        words: vec![
-            WordFact::new("top_category", "top category", "home"),
-            WordFact::new("action", "recommended action", "send the weekly deals"),
-        ],
+        words: vec![WordFact::new("action", "recommended action", "send the weekly deals")],
     };
     let answer = match kind {
         TextKind::Segment => {
             "Bargain Hunters are price-sensitive, frequent shoppers and make up {share} of users. \
-             They spend {aov} per order, mostly on home goods, so the weekly deals suit them best."
+             They spend {aov} per order, so the weekly deals suit them best."
         }
-        TextKind::Campaign => {
-            "Hello, deal lover! This week's best prices on home goods are waiting for you."
-        }
+        TextKind::Campaign => "Hello, deal lover! Your weekly deals are ready, so take a look.",
     };
     (facts, answer)
 }

@@ -138,7 +138,8 @@ pub fn words(normalized: &str) -> Vec<Word> {
                 // An apostrophe between two letters belongs to the word.
                 let inner_apostrophe = c == '\''
                     && normalized[at + 1..].chars().next().is_some_and(char::is_alphanumeric);
-                if !(c.is_alphanumeric() && !is_han(c)) && !inner_apostrophe {
+                let word_char = c.is_alphanumeric() && !is_han(c);
+                if !(word_char || inner_apostrophe) {
                     break;
                 }
                 end = at + c.len_utf8();

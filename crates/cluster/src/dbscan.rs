@@ -118,9 +118,9 @@ impl DbscanModel {
                         (distance.unwrap_or(f64::INFINITY), core)
                     })
                     .min_by(|left, right| left.0.total_cmp(&right.0));
-                nearest.filter(|(distance, _)| *distance <= radius).and_then(|(_, core)| {
-                    self.labels[core]
-                })
+                nearest
+                    .filter(|(distance, _)| *distance <= radius)
+                    .and_then(|(_, core)| self.labels[core])
             })
             .collect())
     }

@@ -148,9 +148,11 @@ impl ClusterSpace {
         let shares = picked.iter().filter(|(_, _, words)| is_share(&words.name)).count();
         let weights = picked
             .iter()
-            .map(|(_, _, words)| {
-                if is_share(&words.name) { 1.0 / (shares as f64).sqrt() } else { 1.0 }
-            })
+            .map(
+                |(_, _, words)| {
+                    if is_share(&words.name) { 1.0 / (shares as f64).sqrt() } else { 1.0 }
+                },
+            )
             .collect();
         Ok(ClusterSpace {
             words: picked.into_iter().map(|(_, _, words)| words).collect(),
@@ -186,8 +188,7 @@ impl ClusterSpace {
         }
         let mut sums: BTreeMap<&str, (Vec<f64>, usize)> = BTreeMap::new();
         for (row, label) in self.data.iter_rows().zip(labels) {
-            let (sum, count) =
-                sums.entry(label).or_insert_with(|| (vec![0.0; row.len()], 0));
+            let (sum, count) = sums.entry(label).or_insert_with(|| (vec![0.0; row.len()], 0));
             sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
             *count += 1;
         }
@@ -195,9 +196,13 @@ impl ClusterSpace {
         sums.into_iter()
             .map(|(label, (sum, count))| {
                 let centre: Vec<f64> = sum.iter().map(|s| s / count as f64).collect();
-                let description =
-                    cluster::describe_cluster(&centre, &self.stats, &self.words, count as f64 / total)
-                        .map_err(|e| FeaturesError::Internal(format!("describing {label}: {e}")))?;
+                let description = cluster::describe_cluster(
+                    &centre,
+                    &self.stats,
+                    &self.words,
+                    count as f64 / total,
+                )
+                .map_err(|e| FeaturesError::Internal(format!("describing {label}: {e}")))?;
                 Ok((label.to_string(), description))
             })
             .collect()
@@ -287,7 +292,11 @@ pub fn cluster_users(space: &ClusterSpace, method: &ClusterMethod) -> Result<Clu
                             "k must be between 1 and the {users} users, not {k}"
                         )));
                     }
-                    (KMeans::fit(&data, &KMeansConfig { k: *k, ..config }).map_err(cluster_error)?, Vec::new())
+                    (
+                        KMeans::fit(&data, &KMeansConfig { k: *k, ..config })
+                            .map_err(cluster_error)?,
+                        Vec::new(),
+                    )
                 }
                 KChoice::BySilhouette(range) => {
                     if *range.start() < 2 || range.is_empty() || *range.end() >= users {
@@ -298,8 +307,9 @@ pub fn cluster_users(space: &ClusterSpace, method: &ClusterMethod) -> Result<Clu
                             range.end()
                         )));
                     }
-                    let chosen = cluster::choose_k(&data, range.clone(), &config, SILHOUETTE_SAMPLE)
-                        .map_err(cluster_error)?;
+                    let chosen =
+                        cluster::choose_k(&data, range.clone(), &config, SILHOUETTE_SAMPLE)
+                            .map_err(cluster_error)?;
                     (chosen.model, chosen.candidates)
                 }
             };
@@ -336,8 +346,9 @@ pub fn cluster_users(space: &ClusterSpace, method: &ClusterMethod) -> Result<Clu
                 Some(eps) => *eps,
                 None => cluster::suggest_eps(&fitted, *min_points).map_err(cluster_error)?,
             };
-            let model = Dbscan::fit(&fitted, &DbscanConfig { eps: eps_used, min_points: *min_points })
-                .map_err(cluster_error)?;
+            let model =
+                Dbscan::fit(&fitted, &DbscanConfig { eps: eps_used, min_points: *min_points })
+                    .map_err(cluster_error)?;
             let labels = if stride > 1 {
                 model.assign(&fitted, eps_used, &data).map_err(cluster_error)?
             } else {

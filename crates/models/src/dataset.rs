@@ -127,7 +127,11 @@ impl Dataset {
 
     /// Sets a real-valued target, for gradient-boosted trees with a regression
     /// objective ([`crate::GbdtObjective`]); every value must be finite.
-    pub fn with_real_target(mut self, name: impl Into<String>, values: Vec<f64>) -> Result<Dataset> {
+    pub fn with_real_target(
+        mut self,
+        name: impl Into<String>,
+        values: Vec<f64>,
+    ) -> Result<Dataset> {
         let name = name.into();
         self.check_length(&name, values.len())?;
         if let Some(row) = values.iter().position(|v| !v.is_finite()) {

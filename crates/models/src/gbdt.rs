@@ -97,11 +97,9 @@ impl GbdtModel {
         let base_margin = match objective {
             GbdtObjective::LogLoss => logit(weighted_mean),
             GbdtObjective::SquaredError => weighted_mean,
-            GbdtObjective::AbsoluteError => {
-                weighted_median(
+            GbdtObjective::AbsoluteError => weighted_median(
                 &mut y.iter().copied().zip(weights.iter().copied()).collect::<Vec<_>>(),
-            )
-            }
+            ),
         };
         let mut margins = vec![base_margin; x.rows];
         let mut gradients = vec![0.0; x.rows];

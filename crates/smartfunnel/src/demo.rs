@@ -55,6 +55,7 @@ struct DemoSummary {
     text: text_report::TextSummary,
     features: features_report::FeaturesSummary,
     predictions: Vec<crate::predict_cmd::PredictionSummary>,
+    next_purchase: Option<crate::next_purchase::NextPurchaseSummary>,
     model: model_report::ModelDemoSummary,
     recommend: recommend_report::RecommendSummary,
     seconds: f64,
@@ -210,10 +211,15 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     } else {
         text_report::add_text_sections(&mut report, &shop, output).await?
     };
-    step(output, "user features, tags and segments");
-    let (features_section, features) = features_report::features_section(&context).await?;
-    report.push_section(features_section);
-    step(output, "behaviour predictions: purchase propensity (model, GRU, rules) and churn");
+    step(output, "user features, tags, rule segments and K-Means segments");
+    let (features_sections, features) = features_report::features_sections(&context).await?;
+    for section in features_sections {
+        report.push_section(section);
+    }
+    step(
+        output,
+        "behaviour predictions: purchase propensity (model, GRU, rules), churn, next purchase",
+    );
     let predictions = predict_report::add_demo_sections(&mut report, &context, args.days).await?;
     step(output, "propensity models on the UCI online shoppers sample");
     let model = model_report::add_model_section(&mut report, out)?;
@@ -288,7 +294,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         funnel,
         text,
         features,
-        predictions,
+        predictions: predictions.classification,
+        next_purchase: predictions.next_purchase,
         model,
         recommend,
         seconds: started.elapsed().as_secs_f64(),
@@ -328,6 +335,13 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             "  features  {} users × {} features in {:.2} s",
             summary.features.users, summary.features.features, summary.features.seconds
         );
+        if let Some(clustering) = &summary.features.clustering {
+            println!(
+                "  segments  K-Means: k = {} by silhouette ({})",
+                clustering.clusters,
+                clustering.silhouette.map_or("-".into(), |s| format!("{s:.3}"))
+            );
+        }
         for p in &summary.predictions {
             let auc = |method: &str| {
                 p.out_of_time
@@ -347,6 +361,18 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                 } else {
                     String::new()
                 }
+            );
+        }
+        if let Some(next) = &summary.next_purchase {
+            let mae: Vec<String> = next
+                .out_of_time
+                .iter()
+                .map(|m| format!("{} {:.2}", m.method, m.mae_days))
+                .collect();
+            println!(
+                "  predict   next purchase in {} days: out-of-time MAE in days {}",
+                next.horizon_days,
+                mae.join(", ")
             );
         }
         println!(

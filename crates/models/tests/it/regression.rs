@@ -101,7 +101,8 @@ fn absolute_error_beats_the_global_median_on_a_capped_target() {
     // Like days to the next purchase capped at a 30-day horizon: x1 is how
     // keen a user is; keen users come back within days, the others mostly
     // never (30, the cap). The global median is 30.
-    let capped = |x1: f64, x2: f64, _| if x1 > 0.6 { (30.0 * x2 * (1.0 - x1)).min(30.0) } else { 30.0 };
+    let capped =
+        |x1: f64, x2: f64, _| if x1 > 0.6 { (30.0 * x2 * (1.0 - x1)).min(30.0) } else { 30.0 };
     let train_rows = regression_data(1000, 5, 0.0, capped);
     let test_rows = regression_data(500, 6, 0.0, capped);
     let actual = test_rows.target.clone().unwrap();

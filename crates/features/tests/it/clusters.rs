@@ -5,13 +5,17 @@ use features::{ClusterMethod, ClusterSpace, FeatureOptions, KChoice, cluster_use
 use crate::{session_with, utc};
 
 /// Five buyers (`b1`…`b5`: four visits, each a view, a cart and an order of
-/// 100, on days that differ by user), seven browsers (`w1`…`w7`: one visit of
-/// two cheap views) and `x`, who browses at night and spends 5,000 at once.
+/// 100, all alike), seven browsers (`w1`…`w7`: one visit of two cheap views,
+/// all alike) and `x`, who browses at night and spends 5,000
+/// at once. Every visit is on a weekday (2024-01-01 is a Monday), so the
+/// weekend share splits nobody off.
 fn shop() -> String {
+    const WEEKDAYS: [u32; 7] = [1, 2, 3, 4, 5, 8, 9];
+    // Buyers come on the 1st, 3rd, 5th and 9th.
     let mut lines = Vec::new();
     for user in 1..=5 {
         for visit in 0..4 {
-            let day = 1 + visit * 3 + user % 2;
+            let day = WEEKDAYS[visit * 2];
             let session = format!("b{user}v{visit}");
             for (minute, event) in ["view", "add_to_cart", "purchase"].iter().enumerate() {
                 lines.push(format!(
@@ -22,7 +26,7 @@ fn shop() -> String {
     }
     for user in 1..=7 {
         for minute in 0..2 {
-            lines.push(format!("2024-01-{:02}T15:0{minute} w{user} s{user} view item=i2 price=20", 2 + user));
+            lines.push(format!("2024-01-03T15:0{minute} w{user} s{user} view item=i2 price=20"));
         }
     }
     lines.push("2024-01-05T02:00 x sx view item=i3 price=5000".into());
@@ -31,9 +35,10 @@ fn shop() -> String {
 }
 
 async fn space() -> ClusterSpace {
-    let table = features::build(&session_with(&shop()), utc("2024-01-15"), &FeatureOptions::default())
-        .await
-        .unwrap();
+    let table =
+        features::build(&session_with(&shop()), utc("2024-01-15"), &FeatureOptions::default())
+            .await
+            .unwrap();
     ClusterSpace::of(&table).unwrap()
 }
 
@@ -51,6 +56,8 @@ async fn kmeans_separates_buyers_from_browsers_and_describes_them() {
     let clustering = cluster_users(&space, &method).unwrap();
     let tried: Vec<usize> = clustering.summary.candidates.iter().map(|c| c.k).collect();
     assert_eq!(tried, [2, 3, 4]);
+    // Buyers, browsers and x: each group is alike, so three clusters fit best.
+    assert_eq!(clustering.summary.clusters, 3, "{:?}", clustering.summary);
     let labels = by_user(&clustering.labels);
     let cluster_of = |user: &str| labels.iter().find(|l| l.starts_with(user)).unwrap().clone();
     // The seven browsers are the largest cluster; the buyers share another.
@@ -80,11 +87,8 @@ async fn dbscan_leaves_the_outlier_as_noise() {
     assert!(clustering.summary.eps_from_knee);
 
     // Fitting on every other user and assigning the rest gives the same clusters.
-    let sampled = ClusterMethod::Dbscan {
-        eps: clustering.summary.eps,
-        min_points: 3,
-        max_fitted_users: 7,
-    };
+    let sampled =
+        ClusterMethod::Dbscan { eps: clustering.summary.eps, min_points: 3, max_fitted_users: 7 };
     assert_eq!(cluster_users(&space, &sampled).unwrap().labels, clustering.labels);
 }
 
@@ -96,7 +100,10 @@ async fn settings_the_data_cannot_support_are_refused() {
             ClusterMethod::KMeans { k: KChoice::BySilhouette(2..=20), restarts: 1, seed: 1 },
             "end below the 13 users",
         ),
-        (ClusterMethod::KMeans { k: KChoice::Fixed(14), restarts: 1, seed: 1 }, "between 1 and the 13 users"),
+        (
+            ClusterMethod::KMeans { k: KChoice::Fixed(14), restarts: 1, seed: 1 },
+            "between 1 and the 13 users",
+        ),
         (
             ClusterMethod::Dbscan { eps: None, min_points: 1, max_fitted_users: 100 },
             "min-points must be between 2 and 12",

@@ -169,7 +169,8 @@ fn concordance_by_pairs(predicted: &[f64], times: &[f64], observed: &[bool]) -> 
 fn concordance_index_by_hand_and_against_every_pair() {
     // (predicted, times, observed, C). Censored rows (false) only count as the
     // later member of a pair; ties in prediction count one half.
-    let cases: [(&[f64], &[f64], &[bool], f64); 5] = [
+    type Case<'a> = (&'a [f64], &'a [f64], &'a [bool], f64);
+    let cases: [Case; 5] = [
         (&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], &[true, true, true], 1.0),
         (&[3.0, 2.0, 1.0], &[1.0, 2.0, 3.0], &[true, true, true], 0.0),
         (&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0], &[true, true, false], 0.5),

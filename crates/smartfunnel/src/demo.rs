@@ -351,8 +351,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             };
             println!(
                 "  predict   {} in {} days: out-of-time ROC AUC model {:.3}, recency rule {:.3}, RFM score {:.3}{}",
-                p.task,
-                p.horizon_days,
+                p.split.task,
+                p.split.horizon_days,
                 auc("model"),
                 auc("recency"),
                 auc("RFM"),
@@ -371,7 +371,7 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                 .collect();
             println!(
                 "  predict   next purchase in {} days: out-of-time MAE in days {}",
-                next.horizon_days,
+                next.split.horizon_days,
                 mae.join(", ")
             );
         }

@@ -19,7 +19,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use chrono::{DateTime, Utc};
 use datafusion::prelude::SessionContext;
 use features::FeatureTable;
 use models::metrics::{concordance_index, mean_absolute_error, root_mean_squared_error};
@@ -30,7 +29,7 @@ use serde::Serialize;
 
 use crate::Output;
 use crate::predict_cmd::{
-    PredictSpec, Splits, ensure_enough_history, feature_dataset, labels_by_user,
+    PredictSpec, SplitSummary, Splits, ensure_enough_history, feature_dataset, labels_by_user,
     labels_in_row_order, numeric_or,
 };
 
@@ -61,16 +60,9 @@ pub struct DaysDecile {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NextPurchaseSummary {
-    pub task: String,
-    pub horizon_days: f64,
-    pub train_cutoff: DateTime<Utc>,
-    pub evaluation_cutoff: DateTime<Utc>,
-    pub score_time: DateTime<Utc>,
-    pub training_users: usize,
-    /// Share of the training users who bought within the horizon.
-    pub training_buyer_rate: f64,
-    pub evaluation_users: usize,
-    pub evaluation_buyer_rate: f64,
+    /// The positive rates are the shares who bought within the horizon.
+    #[serde(flatten)]
+    pub split: SplitSummary,
     /// The model first, then the baselines, as judged on the evaluation split.
     pub out_of_time: Vec<DaysMethodResult>,
     /// The judged users by decile of the model's prediction, soonest first.
@@ -119,25 +111,17 @@ pub async fn run(
     let s = &prediction.summary;
     println!(
         "days to the next purchase within {} days of {} (gbdt, absolute error; H = none in the horizon)",
-        s.horizon_days,
-        s.score_time.format("%Y-%m-%d")
+        s.split.horizon_days,
+        s.split.score_time.format("%Y-%m-%d")
     );
-    println!(
-        "trained on {} users before {} ({:.1}% bought); judged on {} users before {} ({:.1}% bought)",
-        s.training_users,
-        s.train_cutoff.format("%Y-%m-%d"),
-        100.0 * s.training_buyer_rate,
-        s.evaluation_users,
-        s.evaluation_cutoff.format("%Y-%m-%d"),
-        100.0 * s.evaluation_buyer_rate
-    );
+    println!("{}", s.split.trained_and_judged("bought"));
     println!(
         "\n{:<24} {:>9} {:>10} {:>12} {:>12}",
         "method", "MAE days", "RMSE days", "buyers' MAE", "concordance"
     );
     for m in &s.out_of_time {
         println!(
-            "{:<24} {:>9.2} {:>10.2} {:>12.2} {:>12.3}",
+            "{:<24} {:>9.3} {:>10.3} {:>12.3} {:>12.3}",
             m.method, m.mae_days, m.rmse_days, m.buyers_mae_days, m.concordance
         );
     }
@@ -157,7 +141,7 @@ pub async fn run(
     }
     println!(
         "\nscored {} users: {} expected to buy within {} days, mean probability of buying {:.3}",
-        s.scored_users, s.expected_within_horizon, s.horizon_days, s.mean_buy_probability
+        s.scored_users, s.expected_within_horizon, s.split.horizon_days, s.mean_buy_probability
     );
     if let Some(path) = out {
         println!("predictions written to {}", path.display());
@@ -317,18 +301,9 @@ pub async fn predict_next_purchase(
             .then(b.buy_probability.total_cmp(&a.buy_probability))
             .then_with(|| a.user_id.cmp(&b.user_id))
     });
-    let rate = |flags: &[bool]| flags.iter().filter(|&&b| b).count() as f64 / flags.len() as f64;
     let train_bought: Vec<bool> = train_days.iter().map(|&d| d < horizon_days).collect();
     let summary = NextPurchaseSummary {
-        task: spec.task.to_string(),
-        horizon_days,
-        train_cutoff: splits.train_cutoff,
-        evaluation_cutoff: splits.evaluation_cutoff,
-        score_time: splits.score_time,
-        training_users: train_days.len(),
-        training_buyer_rate: rate(&train_bought),
-        evaluation_users: evaluation_days.len(),
-        evaluation_buyer_rate: rate(&bought),
+        split: SplitSummary::new(spec, splits, &train_bought, &bought),
         out_of_time,
         by_decile,
         scored_users: scores.len(),

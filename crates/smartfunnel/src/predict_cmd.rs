@@ -109,17 +109,65 @@ pub const ROC_GRID: [f64; 21] = [
     0.85, 0.9, 0.95, 1.0,
 ];
 
+/// Which users a run learned from and was judged on, for every task.
 #[derive(Debug, Clone, Serialize)]
-pub struct PredictionSummary {
+pub struct SplitSummary {
     pub task: String,
     pub horizon_days: f64,
     pub train_cutoff: DateTime<Utc>,
     pub evaluation_cutoff: DateTime<Utc>,
     pub score_time: DateTime<Utc>,
     pub training_users: usize,
+    /// Share of the training users labelled 1 (next-purchase: who bought
+    /// within the horizon).
     pub training_positive_rate: f64,
     pub evaluation_users: usize,
     pub evaluation_positive_rate: f64,
+}
+
+impl SplitSummary {
+    /// The split of `splits` for `spec`, with each labelled split's positives.
+    pub fn new(
+        spec: &PredictSpec,
+        splits: &Splits,
+        training_positives: &[bool],
+        evaluation_positives: &[bool],
+    ) -> SplitSummary {
+        let rate = |flags: &[bool]| {
+            flags.iter().filter(|&&b| b).count() as f64 / flags.len().max(1) as f64
+        };
+        SplitSummary {
+            task: spec.task.to_string(),
+            horizon_days: spec.horizon.num_seconds() as f64 / 86_400.0,
+            train_cutoff: splits.train_cutoff,
+            evaluation_cutoff: splits.evaluation_cutoff,
+            score_time: splits.score_time,
+            training_users: training_positives.len(),
+            training_positive_rate: rate(training_positives),
+            evaluation_users: evaluation_positives.len(),
+            evaluation_positive_rate: rate(evaluation_positives),
+        }
+    }
+
+    /// "trained on 918 users before 2024-01-29 (11.9% positive); judged on …",
+    /// with `positive` naming the positive label.
+    pub fn trained_and_judged(&self, positive: &str) -> String {
+        format!(
+            "trained on {} users before {} ({:.1}% {positive}); judged on {} users before {} ({:.1}% {positive})",
+            self.training_users,
+            self.train_cutoff.format("%Y-%m-%d"),
+            100.0 * self.training_positive_rate,
+            self.evaluation_users,
+            self.evaluation_cutoff.format("%Y-%m-%d"),
+            100.0 * self.evaluation_positive_rate
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictionSummary {
+    #[serde(flatten)]
+    pub split: SplitSummary,
     pub model_family: String,
     pub cross_validated_roc_auc: f64,
     /// The model, the GRU (when asked) and the two rules, best ROC AUC first.
@@ -186,21 +234,13 @@ pub async fn run(args: PredictArgs, output: Output) -> anyhow::Result<()> {
     let s = &prediction.summary;
     println!(
         "{} within {} days of {}: model {} (cross-validated ROC AUC {:.3})",
-        s.task,
-        s.horizon_days,
-        s.score_time.format("%Y-%m-%d"),
+        s.split.task,
+        s.split.horizon_days,
+        s.split.score_time.format("%Y-%m-%d"),
         s.model_family,
         s.cross_validated_roc_auc
     );
-    println!(
-        "trained on {} users before {} ({:.1}% positive); judged on {} users before {} ({:.1}% positive)",
-        s.training_users,
-        s.train_cutoff.format("%Y-%m-%d"),
-        100.0 * s.training_positive_rate,
-        s.evaluation_users,
-        s.evaluation_cutoff.format("%Y-%m-%d"),
-        100.0 * s.evaluation_positive_rate
-    );
+    println!("{}", s.split.trained_and_judged("positive"));
     println!("\n{:<22} {:>8} {:>8} {:>16}", "method", "ROC AUC", "PR AUC", "top-decile lift");
     for m in &s.out_of_time {
         println!(
@@ -294,16 +334,15 @@ pub async fn predict_on(
         bail!("{} is not a yes/no outcome; see next_purchase::predict_next_purchase", spec.task);
     }
     let Splits {
-        score_time,
         evaluation_cutoff,
         train_cutoff,
         train_table,
         evaluation_table,
         score_table,
         columns,
+        ..
     } = splits;
-    let (score_time, evaluation_cutoff, train_cutoff) =
-        (*score_time, *evaluation_cutoff, *train_cutoff);
+    let (evaluation_cutoff, train_cutoff) = (*evaluation_cutoff, *train_cutoff);
 
     let train_labels = labels_by_user(context, spec, train_cutoff).await?;
     let evaluation_labels = labels_by_user(context, spec, evaluation_cutoff).await?;
@@ -361,16 +400,14 @@ pub async fn predict_on(
     scores.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mean_score = scores.iter().map(|s| s.1).sum::<f64>() / scores.len().max(1) as f64;
 
+    let positives = |target: &[f64]| target.iter().map(|&y| y > 0.5).collect::<Vec<_>>();
     let summary = PredictionSummary {
-        task: spec.task.to_string(),
-        horizon_days: spec.horizon.num_seconds() as f64 / 86_400.0,
-        train_cutoff,
-        evaluation_cutoff,
-        score_time,
-        training_users: train_data.rows(),
-        training_positive_rate: positive_rate(train_data.target_or_error()?),
-        evaluation_users: evaluation_data.rows(),
-        evaluation_positive_rate: positive_rate(&evaluation_target),
+        split: SplitSummary::new(
+            spec,
+            splits,
+            &positives(train_data.target_or_error()?),
+            &positives(&evaluation_target),
+        ),
         model_family: scoring_model.family.to_string(),
         cross_validated_roc_auc: scoring_model.chosen_cv().mean_roc_auc,
         out_of_time,
@@ -380,10 +417,6 @@ pub async fn predict_on(
         seconds: started.elapsed().as_secs_f64(),
     };
     Ok(Prediction { summary, scores })
-}
-
-fn positive_rate(target: &[f64]) -> f64 {
-    target.iter().filter(|&&y| y > 0.5).count() as f64 / target.len().max(1) as f64
 }
 
 fn top_drivers(model: &TrainedModel) -> Vec<(String, f64)> {

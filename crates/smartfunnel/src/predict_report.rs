@@ -25,20 +25,23 @@ pub fn section(title: &str, prediction: &Prediction, listing: &str) -> Section {
          the {h} days after; it is then judged out of time on users as of {t1}, whose \
          outcome the lake already knows, beside two rules that need no training. The model \
          that scores users as of {s} is refitted on that later split.",
-        task =
-            if s.task == "churn" { "Churn: no activity" } else { "Purchase propensity: an order" },
-        h = s.horizon_days,
-        t0 = s.train_cutoff.format("%Y-%m-%d"),
-        t1 = s.evaluation_cutoff.format("%Y-%m-%d"),
-        s = s.score_time.format("%Y-%m-%d"),
+        task = if s.split.task == "churn" {
+            "Churn: no activity"
+        } else {
+            "Purchase propensity: an order"
+        },
+        h = s.split.horizon_days,
+        t0 = s.split.train_cutoff.format("%Y-%m-%d"),
+        t1 = s.split.evaluation_cutoff.format("%Y-%m-%d"),
+        s = s.split.score_time.format("%Y-%m-%d"),
     ));
     section.kpis(vec![
         Kpi::new("Model", s.model_family.clone())
             .with_detail(format!("CV ROC AUC {:.3}", s.cross_validated_roc_auc)),
         Kpi::new("Out-of-time ROC AUC", model.map_or("–".into(), |m| format!("{:.3}", m.roc_auc)))
             .with_detail(format!("best rule {best_rule:.3}")),
-        Kpi::new("Positive rate", format_percent(s.evaluation_positive_rate))
-            .with_detail(format!("of {} users judged", s.evaluation_users)),
+        Kpi::new("Positive rate", format_percent(s.split.evaluation_positive_rate))
+            .with_detail(format!("of {} users judged", s.split.evaluation_users)),
         Kpi::new("Users scored", s.scored_users.to_string())
             .with_detail(format!("mean score {:.3}", s.mean_score)),
     ]);
@@ -100,19 +103,21 @@ pub fn next_purchase_section(prediction: &NextPurchasePrediction) -> Section {
          rule (a repeat buyer returns one mean gap between orders after the last one), and are \
          refitted on that split to score users as of {s}. The concordance index ranks users by \
          predicted days, ties broken by the probability of buying within the horizon.",
-        h = s.horizon_days,
-        t0 = s.train_cutoff.format("%Y-%m-%d"),
-        t1 = s.evaluation_cutoff.format("%Y-%m-%d"),
-        s = s.score_time.format("%Y-%m-%d"),
+        h = s.split.horizon_days,
+        t0 = s.split.train_cutoff.format("%Y-%m-%d"),
+        t1 = s.split.evaluation_cutoff.format("%Y-%m-%d"),
+        s = s.split.score_time.format("%Y-%m-%d"),
     ));
     let model = s.out_of_time.first();
     let best_baseline = s.out_of_time.iter().skip(1).map(|m| m.mae_days).fold(f64::NAN, f64::min);
-    let days = |value: f64| format!("{} d", format_decimal(value, 2));
+    // Three decimals: the global median's MAE is near the best there is, so
+    // the differences are small.
+    let days = |value: f64| format!("{} d", format_decimal(value, 3));
     section.kpis(vec![
         Kpi::new("Model MAE", model.map_or("–".into(), |m| days(m.mae_days)))
             .with_detail(format!("best baseline {}", days(best_baseline))),
         Kpi::new("Buyers' MAE", model.map_or("–".into(), |m| days(m.buyers_mae_days))).with_detail(
-            format!("{} of judged users bought", format_percent(s.evaluation_buyer_rate)),
+            format!("{} of judged users bought", format_percent(s.split.evaluation_positive_rate)),
         ),
         Kpi::new("Concordance", model.map_or("–".into(), |m| format!("{:.3}", m.concordance)))
             .with_detail("0.5 = chance"),

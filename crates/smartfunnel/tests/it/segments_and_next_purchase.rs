@@ -8,6 +8,11 @@ use serde_json::Value;
 
 use crate::{generated_lake, json, path, single_number, smartfunnel};
 
+/// Users with an event not flagged as a bot's: everyone the commands score.
+fn human_users(lake: &Path) -> u64 {
+    single_number(lake, "SELECT count(DISTINCT user_id) AS n FROM events WHERE NOT is_bot")
+}
+
 /// `users.csv` as user → segment, checking that no user appears twice.
 fn segments_by_user(dir: &Path) -> BTreeMap<String, String> {
     let text = std::fs::read_to_string(dir.join("users.csv")).unwrap();
@@ -44,8 +49,7 @@ fn check_profiles(summary: &Value, segments: &BTreeMap<String, String>, out: &Pa
 fn kmeans_segments_every_user_with_k_chosen_by_silhouette() {
     let dir = tempfile::tempdir().unwrap();
     let lake = generated_lake(dir.path());
-    let users =
-        single_number(&lake, "SELECT count(DISTINCT user_id) AS n FROM events WHERE NOT is_bot");
+    let users = human_users(&lake);
     let out = dir.path().join("kmeans");
     let summary = json(&[
         "segment",
@@ -173,8 +177,7 @@ fn predict_next_purchase_scores_every_user_and_ranks_buyers_first() {
         path(&lake),
         "--json",
     ]);
-    let users =
-        single_number(&lake, "SELECT count(DISTINCT user_id) AS n FROM events WHERE NOT is_bot");
+    let users = human_users(&lake);
     let out = dir.path().join("next-purchase.csv");
     let summary = json(&[
         "predict",

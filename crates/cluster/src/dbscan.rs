@@ -85,6 +85,47 @@ impl Dbscan {
     }
 }
 
+impl DbscanModel {
+    /// Labels rows that were not clustered (the rest of a population fitted on a
+    /// sample): a row joins the cluster of its nearest core row of `fitted` (the data
+    /// this model was fitted on) when that row lies within `eps`, and is noise
+    /// otherwise, as a border row would be. Brute force: O(new rows × fitted rows).
+    pub fn assign<T: Scalar>(
+        &self,
+        fitted: &Matrix<T>,
+        eps: f64,
+        rows: &Matrix<T>,
+    ) -> Result<Vec<Option<usize>>> {
+        if fitted.rows() != self.labels.len() || fitted.columns() != rows.columns() {
+            return Err(crate::error::ClusterError::ShapeMismatch(format!(
+                "the model has {} rows, the fitted data {}×{}, the new rows {} columns",
+                self.labels.len(),
+                fitted.rows(),
+                fitted.columns(),
+                rows.columns()
+            )));
+        }
+        let core_rows: Vec<usize> = (0..fitted.rows()).filter(|&row| self.core[row]).collect();
+        let radius = eps * eps;
+        Ok((0..rows.rows())
+            .into_par_iter()
+            .map(|index| {
+                let row = rows.row(index);
+                let nearest = core_rows
+                    .iter()
+                    .map(|&core| {
+                        let distance = squared_distance(row, fitted.row(core)).to_f64();
+                        (distance.unwrap_or(f64::INFINITY), core)
+                    })
+                    .min_by(|left, right| left.0.total_cmp(&right.0));
+                nearest
+                    .filter(|(distance, _)| *distance <= radius)
+                    .and_then(|(_, core)| self.labels[core])
+            })
+            .collect())
+    }
+}
+
 /// For each row, the distance to its `k`-th nearest other row, sorted ascending: the
 /// k-distance curve whose knee suggests `eps` for `min_points = k + 1`. Brute force,
 /// O(n²).

@@ -112,6 +112,13 @@ pub const FEATURES: &[FeatureDef] = &[
         "time from the last purchase to the as-of time",
         "no purchase",
     ),
+    feature(
+        "days_since_first_purchase",
+        Real,
+        "days",
+        "time from the first purchase to the as-of time",
+        "no purchase",
+    ),
     // RFM, from the analytics crate's RFM (docs/analytics.md).
     feature(
         "orders",
@@ -133,6 +140,13 @@ pub const FEATURES: &[FeatureDef] = &[
         "currency",
         "gross purchase value (Σ price × quantity over purchases, refunds not subtracted) per order",
         "no order",
+    ),
+    feature(
+        "mean_days_between_orders",
+        Real,
+        "days",
+        "mean gap between orders: time from the first to the last purchase over orders − 1",
+        "fewer than 2 orders",
     ),
     feature(
         "rfm_r",

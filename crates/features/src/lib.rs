@@ -8,8 +8,9 @@
 //!   or the time to the next purchase, from the events in [as-of, as-of + horizon).
 //! - [`tag_users`] gives every user rule-based tags (new, loyal, big spender, …)
 //!   with thresholds relative to the population.
-//! - [`rule_segments`], [`FeatureMatrix`] and [`segment_profiles`] name
-//!   segments and describe them; a clustering step can replace the rules.
+//! - [`rule_segments`] names segments by rules, [`cluster_users`] by K-Means
+//!   or DBSCAN on the scaled features ([`ClusterSpace`]), and
+//!   [`segment_profiles`] describes either, in numbers and in words.
 //! - [`texts`] reads the review texts and search queries before the as-of
 //!   time, for text columns computed elsewhere, and
 //!   [`FeatureTable::put_column`] adds such columns.
@@ -23,6 +24,7 @@
 //! never sees its own labels.
 
 pub mod catalog;
+pub mod clusters;
 mod columns;
 mod error;
 pub mod labels;
@@ -32,6 +34,10 @@ pub mod tags;
 pub mod texts;
 
 pub use catalog::{CATEGORY_SHARE_PREFIX, FEATURES, FeatureDef, FeatureKind, feature_def};
+pub use clusters::{
+    CLUSTER_FEATURES, ClusterMethod, ClusterScale, ClusterSpace, ClusterSummary, Clustering,
+    KChoice, NOISE_SEGMENT, cluster_users,
+};
 pub use error::{FeaturesError, Result};
 pub use labels::{LabelSpec, LabelTask, Labels, labels, parse_horizon};
 pub use segments::{

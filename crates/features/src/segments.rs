@@ -1,14 +1,14 @@
 //! Segments: a label per user, and a profile per segment.
 //!
-//! Until a clustering step exists, [`rule_segments`] names each user's segment
-//! from the RFM segment and the tags. A clustering step takes a
-//! [`FeatureMatrix`] and returns one label per row instead; [`segment_profiles`]
-//! describes either kind of labels the same way.
+//! [`rule_segments`] names each user's segment from the RFM segment and the
+//! tags; [`crate::clusters`] clusters the users instead. [`segment_profiles`]
+//! describes either kind of labels the same way, in numbers and in words.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::clusters::ClusterSpace;
 use crate::tags::{Tag, UserTags};
 use crate::{FeatureTable, FeaturesError, Result};
 
@@ -98,6 +98,10 @@ pub struct SegmentProfile {
     /// The most common tags in the segment with the share of its users that
     /// carry them, most common first (at most three).
     pub top_tags: Vec<(Tag, f64)>,
+    /// The segment in words, from its members' mean on the clustering
+    /// features against the population ([`ClusterSpace::describe`]):
+    /// "often visiting, frequent-buying, high-value; 12% of users".
+    pub description: String,
 }
 
 /// Profiles of the segments in `labels` (one per row of the table), largest
@@ -123,6 +127,11 @@ pub fn segment_profiles(
         members.entry(label.as_str()).or_default().push(row);
     }
     let total = labels.len().max(1) as f64;
+    let mut descriptions = if labels.is_empty() {
+        BTreeMap::new()
+    } else {
+        ClusterSpace::of(table)?.describe(labels)?
+    };
     let mut profiles: Vec<SegmentProfile> = members
         .into_iter()
         .map(|(segment, rows)| {
@@ -153,6 +162,7 @@ pub fn segment_profiles(
                 share: rows.len() as f64 / total,
                 means,
                 top_tags,
+                description: descriptions.remove(segment).map(|d| d.text).unwrap_or_default(),
             }
         })
         .collect();

@@ -251,6 +251,7 @@ fn feature_sql(as_of: DateTime<Utc>, include_bots: bool, shares: &[(String, Stri
             {tenure} AS tenure_days,
             {recency} AS recency_days,
             {since_purchase} AS days_since_last_purchase,
+            {since_first_purchase} AS days_since_first_purchase,
             sum(price * coalesce(quantity, 1)) FILTER (WHERE event_type = 'purchase') AS purchase_value,
             avg(rating) FILTER (WHERE event_type = 'review') AS mean_rating,
             avg(CASE WHEN weekday IN (0, 6) THEN 1.0 ELSE 0.0 END) AS weekend_share,
@@ -355,6 +356,8 @@ fn feature_sql(as_of: DateTime<Utc>, include_bots: bool, shares: &[(String, Stri
         recency = days_before_as_of("max(event_time)"),
         since_purchase =
             days_before_as_of("max(event_time) FILTER (WHERE event_type = 'purchase')"),
+        since_first_purchase =
+            days_before_as_of("min(event_time) FILTER (WHERE event_type = 'purchase')"),
         hour_bins = hour_bins.join(",\n            "),
         share_columns = share_columns.iter().map(|c| format!(", {c}")).collect::<String>(),
         items = ITEM_INTERACTIONS,
@@ -452,6 +455,16 @@ fn assemble(
                     if purchase_value.is_valid(row) { purchase_value.value(row) } else { 0.0 };
                 ratio(value, orders)
             }))),
+            // Orders come from RFM (distinct orders), the purchase span from the query.
+            "mean_days_between_orders" => {
+                let first = floats(raw, "days_since_first_purchase")?;
+                let last = floats(raw, "days_since_last_purchase")?;
+                Arc::new(Float64Array::from_iter((0..rows).map(|row| {
+                    let orders = customers[row].map_or(0, |c| c.frequency as i64);
+                    (orders >= 2 && first.is_valid(row) && last.is_valid(row))
+                        .then(|| (first.value(row) - last.value(row)) / (orders - 1) as f64)
+                })))
+            }
             "rfm_r" => {
                 Arc::new(Int64Array::from_iter(customers.iter().map(|c| c.map(|c| i64::from(c.r)))))
             }

@@ -1,5 +1,6 @@
-//! `Dataset`: named numeric and categorical feature columns, an optional 0/1
-//! target and optional row ids, built from a CSV file or from vectors.
+//! `Dataset`: named numeric and categorical feature columns, an optional
+//! target (0/1, or real values for a regression) and optional row ids, built
+//! from a CSV file or from vectors.
 
 use std::path::Path;
 
@@ -49,7 +50,8 @@ pub struct Dataset {
     /// The schema: every feature column in input order.
     pub columns: Vec<ColumnSpec>,
     pub target_name: Option<String>,
-    /// 1.0 for the positive class, 0.0 otherwise.
+    /// 1.0 for the positive class, 0.0 otherwise; any finite value for a
+    /// regression ([`Dataset::with_real_target`]).
     pub target: Option<Vec<f64>>,
     pub id_name: Option<String>,
     pub ids: Option<Vec<String>>,
@@ -119,6 +121,26 @@ impl Dataset {
         let name = name.into();
         self.check_length(&name, values.len())?;
         self.target = Some(values.into_iter().map(|v| if v { 1.0 } else { 0.0 }).collect());
+        self.target_name = Some(name);
+        Ok(self)
+    }
+
+    /// Sets a real-valued target, for gradient-boosted trees with a regression
+    /// objective ([`crate::GbdtObjective`]); every value must be finite.
+    pub fn with_real_target(
+        mut self,
+        name: impl Into<String>,
+        values: Vec<f64>,
+    ) -> Result<Dataset> {
+        let name = name.into();
+        self.check_length(&name, values.len())?;
+        if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+            return Err(ModelsError::InvalidData(format!(
+                "target {name:?} is not finite in row {row} ({})",
+                values[row]
+            )));
+        }
+        self.target = Some(values);
         self.target_name = Some(name);
         Ok(self)
     }

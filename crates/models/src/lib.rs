@@ -28,7 +28,7 @@ mod tree;
 pub use cart::{CartModel, TreeParams};
 pub use dataset::{CategoricalColumn, ColumnKind, ColumnSpec, CsvRoles, Dataset, NumericColumn};
 pub use error::{ModelsError, Result};
-pub use gbdt::{GbdtModel, GbdtParams};
+pub use gbdt::{GbdtModel, GbdtObjective, GbdtParams};
 pub use linear::{LogisticModel, LogisticParams, Penalty, PlattScaling};
 pub use metrics::MetricReport;
 pub use mlp::{MlpModel, MlpParams};

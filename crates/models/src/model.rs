@@ -244,12 +244,13 @@ impl Estimator {
         }
     }
 
-    /// The probability of the positive class for one preprocessed row.
+    /// The probability of the positive class for one preprocessed row (the
+    /// predicted value for gradient-boosted trees with a regression objective).
     pub fn score_row(&self, x: &[f64]) -> f64 {
         match self {
             Estimator::Logistic(m) => sigmoid(m.margin(x)),
             Estimator::Tree(m) => m.predict(x),
-            Estimator::Gbdt(m) => sigmoid(m.margin(x)),
+            Estimator::Gbdt(m) => m.predict(x),
             Estimator::Mlp(m) => sigmoid(m.margin(x)),
         }
     }
@@ -273,7 +274,9 @@ fn sample_weights(y: &[f64], class_weight: ClassWeight) -> Vec<f64> {
     }
 }
 
-/// Preprocessing and estimator fitted together on some rows.
+/// Preprocessing and estimator fitted together on some rows: a classifier,
+/// or, with gradient-boosted trees and a regression objective
+/// (`params.gbdt.objective`), a regressor whose scores are predicted values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pipeline {
     pub preprocessor: Preprocessor,
@@ -289,9 +292,16 @@ impl Pipeline {
     ) -> Result<Pipeline> {
         let preprocessing =
             config.preprocessing.clone().unwrap_or_else(|| family.default_preprocessing());
+        let y = data.target_or_error()?;
+        let regression = family == ModelFamily::Gbdt && params.gbdt.objective.is_regression();
+        if !regression && y.iter().any(|&v| v != 0.0 && v != 1.0) {
+            return Err(ModelsError::InvalidData(format!(
+                "{family} is a classifier and needs a 0/1 target; only gbdt with a regression \
+                 objective fits real values"
+            )));
+        }
         let preprocessor = Preprocessor::fit(data, &preprocessing)?;
         let x = preprocessor.transform(data)?;
-        let y = data.target_or_error()?;
         let weights = sample_weights(y, config.class_weight);
         let estimator = Estimator::fit(family, &x, y, &weights, params);
         Ok(Pipeline { preprocessor, estimator })
@@ -513,6 +523,13 @@ pub fn train_with_folds(
     folds: &Folds,
 ) -> Result<TrainedModel> {
     let started = Instant::now();
+    if config.params.gbdt.objective.is_regression() {
+        return Err(ModelsError::InvalidConfig(format!(
+            "train cross-validates classifiers by ROC AUC, so it cannot fit the {:?} objective; \
+             fit a regression with Pipeline::fit",
+            config.params.gbdt.objective
+        )));
+    }
     check_trainable(data)?;
     let families: Vec<ModelFamily> = match config.family {
         FamilyChoice::Auto => ModelFamily::ALL.to_vec(),
@@ -657,7 +674,8 @@ impl TrainedModel {
                     tree.shap_values(x, &mut phi);
                 }
                 let base = m.base_margin + m.trees.iter().map(|t| t.expected_value()).sum::<f64>();
-                (ContributionMethod::TreeShap, "log_odds", base, m.margin(x))
+                let scale = if m.objective.is_regression() { "target" } else { "log_odds" };
+                (ContributionMethod::TreeShap, scale, base, m.margin(x))
             }
             Estimator::Mlp(m) => {
                 let output = m.margin(x);

@@ -282,12 +282,17 @@ impl Tree {
 
     /// The leaf value reached by `x`.
     pub fn predict(&self, x: &[f64]) -> f64 {
-        let mut node = &self.nodes[0];
-        while !node.is_leaf() {
-            node =
-                &self.nodes[if x[node.feature] <= node.threshold { node.left } else { node.right }];
+        self.nodes[self.leaf_index(x)].value
+    }
+
+    /// The index in `nodes` of the leaf reached by `x`.
+    pub fn leaf_index(&self, x: &[f64]) -> usize {
+        let mut index = 0;
+        while !self.nodes[index].is_leaf() {
+            let node = &self.nodes[index];
+            index = if x[node.feature] <= node.threshold { node.left } else { node.right };
         }
-        node.value
+        index
     }
 
     /// The cover-weighted mean leaf value: the prediction when no feature is known.

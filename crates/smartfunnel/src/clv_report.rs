@@ -5,11 +5,10 @@ use chrono::{Duration, NaiveDate};
 use cluster::{FeatureStats, FeatureWords, KMeansConfig, Matrix};
 use clv::{ClvConfig, CustomerValue, TimeUnit};
 use lake::Lake;
-use report::{
-    BarChart, Kpi, Scatter, Section, Series, Table, format_count, format_decimal, format_percent,
-};
+use report::{BarChart, Kpi, Section, Series, Table, format_count, format_decimal, format_percent};
 
 use crate::clv_cmd::{ClvAnalysis, analyse, lake_transactions};
+use crate::segment_report::{projection_scatter, silhouettes_text};
 
 /// The CDNOW log of the BG/NBD paper and lifetimes, shipped to show the fit on real data.
 const CDNOW_LOG: &[u8] = include_bytes!("../../../tests/data/cdnow/CDNOW_master.txt");
@@ -218,17 +217,6 @@ fn value_segments(customers: &[CustomerValue]) -> anyhow::Result<Section> {
             description.text,
         ]);
     }
-    let points = projection
-        .points
-        .iter()
-        .zip(&model.labels)
-        .map(|(point, &label)| (point[0], point[1], label))
-        .collect();
-    let silhouettes: Vec<String> = chosen
-        .candidates
-        .iter()
-        .map(|c| format!("k = {}: {}", c.k, format_decimal(c.silhouette, 3)))
-        .collect();
     let mut section = Section::new("Customer value segments");
     section
         .paragraph(format!(
@@ -237,19 +225,10 @@ fn value_segments(customers: &[CustomerValue]) -> anyhow::Result<Section> {
              best silhouette of 2 to 5 ({}). Descriptions name the features on which a segment's \
              centre lies farthest from the average customer.",
             chosen.best_k,
-            silhouettes.join(", ")
+            silhouettes_text(&chosen.candidates)
         ))
         .table(table)
-        .scatter(Scatter::new(
-            format!(
-                "Customers on the first two principal components ({} of the variance)",
-                format_percent(
-                    projection.explained_variance_ratio[0] + projection.explained_variance_ratio[1]
-                )
-            ),
-            points,
-            names,
-        ));
+        .scatter(projection_scatter("Customers", &projection, &model.labels, names));
     Ok(section)
 }
 

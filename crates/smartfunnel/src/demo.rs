@@ -62,6 +62,7 @@ struct DemoSummary {
     features: features_report::FeaturesSummary,
     segment_texts: segment_texts_report::SegmentTextsSummary,
     predictions: Vec<crate::predict_cmd::PredictionSummary>,
+    next_purchase: Option<crate::next_purchase::NextPurchaseSummary>,
     model: model_report::ModelDemoSummary,
     recommend: recommend_report::RecommendSummary,
     seconds: f64,
@@ -217,12 +218,14 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     } else {
         text_report::add_text_sections(&mut report, &shop, output).await?
     };
-    step(output, "user features, tags and segments");
+    step(output, "user features, tags, rule segments and K-Means segments");
     // The text step wrote review_insights: a fresh session sees it in SQL.
     let context = shop.session().await?;
-    let (features_section, features, profiles) =
-        features_report::features_section(&context, text.sentiment.as_ref(), output).await?;
-    report.push_section(features_section);
+    let (features_sections, features, profiles) =
+        features_report::features_sections(&context, text.sentiment.as_ref(), output).await?;
+    for section in features_sections {
+        report.push_section(section);
+    }
     step(
         output,
         if args.generate || args.endpoint.llm_endpoint.is_some() {
@@ -235,7 +238,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     let (texts_section, segment_texts) =
         segment_texts_report::segment_texts_section(&profiles, &mut writer, output).await;
     report.push_section(texts_section);
-    step(output, "behaviour predictions: purchase propensity (model, GRU, rules) and churn");
+    step(
+        output,
+        "behaviour predictions: purchase propensity (model, GRU, rules), churn, next purchase",
+    );
     let predictions = predict_report::add_demo_sections(&mut report, &context, args.days).await?;
     step(output, "propensity models on the UCI online shoppers sample");
     let model = model_report::add_model_section(&mut report, out)?;
@@ -312,7 +318,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
         text,
         features,
         segment_texts,
-        predictions,
+        predictions: predictions.classification,
+        next_purchase: predictions.next_purchase,
         model,
         recommend,
         seconds: started.elapsed().as_secs_f64(),
@@ -352,6 +359,13 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             "  features  {} users × {} features in {:.2} s",
             summary.features.users, summary.features.features, summary.features.seconds
         );
+        if let Some(clustering) = &summary.features.clustering {
+            println!(
+                "  segments  K-Means: k = {} by silhouette ({})",
+                clustering.clusters,
+                clustering.silhouette.map_or("-".into(), |s| format!("{s:.3}"))
+            );
+        }
         for p in &summary.predictions {
             let auc = |method: &str| {
                 p.out_of_time
@@ -361,8 +375,8 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             };
             println!(
                 "  predict   {} in {} days: out-of-time ROC AUC model {:.3}, recency rule {:.3}, RFM score {:.3}{}",
-                p.task,
-                p.horizon_days,
+                p.split.task,
+                p.split.horizon_days,
                 auc("model"),
                 auc("recency"),
                 auc("RFM"),
@@ -371,6 +385,18 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
                 } else {
                     String::new()
                 }
+            );
+        }
+        if let Some(next) = &summary.next_purchase {
+            let mae: Vec<String> = next
+                .out_of_time
+                .iter()
+                .map(|m| format!("{} {:.2}", m.method, m.mae_days))
+                .collect();
+            println!(
+                "  predict   next purchase in {} days: out-of-time MAE in days {}",
+                next.split.horizon_days,
+                mae.join(", ")
             );
         }
         println!(

@@ -1,19 +1,20 @@
 //! `smartfunnel features` (the per-user feature table, optionally with labels)
 //! and `smartfunnel segment` (tags, segments and segment profiles).
 
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clap::{Args, ValueEnum};
 use datafusion::prelude::SessionContext;
 use features::{
-    FeatureOptions, FeatureTable, LabelSpec, LabelTask, Labels, PROFILE_FEATURES, SegmentProfile,
-    UserTags,
+    ClusterMethod, ClusterSummary, FeatureOptions, FeatureTable, KChoice, LabelSpec, LabelTask,
+    Labels, PROFILE_FEATURES, SegmentProfile, UserTags,
 };
 use lake::Lake;
 use serde::Serialize;
@@ -66,14 +67,47 @@ pub struct FeaturesArgs {
     models_dir: Option<PathBuf>,
 }
 
-/// How `segment` assigns segments. Clustering methods slot in here: each takes
-/// the feature matrix and returns one label per user.
+/// How `segment` assigns segments.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum SegmentMethod {
     /// The RFM segment for customers; Window Shoppers, New Visitors or
     /// Browsers for the others, from their tags.
     #[default]
     Rules,
+    /// K-Means on the scaled features, k chosen by silhouette (or --k).
+    Kmeans,
+    /// DBSCAN on the scaled features, eps from the k-distance knee (or --eps).
+    Dbscan,
+}
+
+/// The settings of the clustering methods; each belongs to one method.
+#[derive(Debug, Args)]
+pub struct ClusterOptions {
+    /// kmeans: exactly this many clusters instead of choosing k by silhouette.
+    #[arg(long, value_parser = parse_k, conflicts_with = "k_range")]
+    k: Option<usize>,
+    /// kmeans: the range of k tried, both ends included (default 2..8); the
+    /// best mean silhouette wins.
+    #[arg(long, value_parser = parse_k_range)]
+    k_range: Option<RangeInclusive<usize>>,
+    /// kmeans: k-means++ seedings per k (default 4); the lowest inertia wins.
+    #[arg(long)]
+    restarts: Option<usize>,
+    /// kmeans: the seed of the seedings (default 42).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// dbscan: the neighbourhood radius in standard deviations (default: the
+    /// knee of the k-distance curve).
+    #[arg(long, value_parser = parse_eps)]
+    eps: Option<f64>,
+    /// dbscan: users within eps that make a user a core user (default 10).
+    #[arg(long)]
+    min_points: Option<usize>,
+    /// dbscan: cluster at most this many users, an even sample (default
+    /// 10000); the others join the cluster of their nearest core user within
+    /// eps, or are noise.
+    #[arg(long)]
+    dbscan_sample: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +119,115 @@ pub struct SegmentArgs {
     out: PathBuf,
     #[arg(long, value_enum, default_value_t = SegmentMethod::Rules)]
     method: SegmentMethod,
+    #[command(flatten)]
+    cluster: ClusterOptions,
+}
+
+/// How segments are made: by rules or by a clustering of the users.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segmenter {
+    Rules,
+    Cluster(ClusterMethod),
+}
+
+/// The default k range of `--method kmeans`.
+pub const DEFAULT_K_RANGE: RangeInclusive<usize> = 2..=8;
+const DEFAULT_RESTARTS: usize = 4;
+const DEFAULT_SEED: u64 = 42;
+const DEFAULT_MIN_POINTS: usize = 10;
+const DEFAULT_DBSCAN_SAMPLE: usize = 10_000;
+
+impl ClusterOptions {
+    /// The segmenter `method` with these options, refusing options that
+    /// belong to another method (they would silently do nothing).
+    fn segmenter(&self, method: SegmentMethod) -> anyhow::Result<Segmenter> {
+        let kmeans_options = [
+            ("--k", self.k.is_some()),
+            ("--k-range", self.k_range.is_some()),
+            ("--restarts", self.restarts.is_some()),
+            ("--seed", self.seed.is_some()),
+        ];
+        let dbscan_options = [
+            ("--eps", self.eps.is_some()),
+            ("--min-points", self.min_points.is_some()),
+            ("--dbscan-sample", self.dbscan_sample.is_some()),
+        ];
+        let refuse = |options: &[(&str, bool)], method: &str| -> anyhow::Result<()> {
+            if let Some((name, _)) = options.iter().find(|(_, given)| *given) {
+                bail!("{name} does not apply to --method {method}");
+            }
+            Ok(())
+        };
+        Ok(match method {
+            SegmentMethod::Rules => {
+                refuse(&kmeans_options, "rules")?;
+                refuse(&dbscan_options, "rules")?;
+                Segmenter::Rules
+            }
+            SegmentMethod::Kmeans => {
+                refuse(&dbscan_options, "kmeans")?;
+                let restarts = self.restarts.unwrap_or(DEFAULT_RESTARTS);
+                if restarts == 0 {
+                    bail!("--restarts must be at least 1");
+                }
+                Segmenter::Cluster(ClusterMethod::KMeans {
+                    k: match (self.k, &self.k_range) {
+                        (Some(k), _) => KChoice::Fixed(k),
+                        (None, range) => {
+                            KChoice::BySilhouette(range.clone().unwrap_or(DEFAULT_K_RANGE))
+                        }
+                    },
+                    restarts,
+                    seed: self.seed.unwrap_or(DEFAULT_SEED),
+                })
+            }
+            SegmentMethod::Dbscan => {
+                refuse(&kmeans_options, "dbscan")?;
+                let min_points = self.min_points.unwrap_or(DEFAULT_MIN_POINTS);
+                if min_points < 2 {
+                    bail!("--min-points must be at least 2, not {min_points}");
+                }
+                let max_fitted_users = self.dbscan_sample.unwrap_or(DEFAULT_DBSCAN_SAMPLE);
+                if max_fitted_users < 2 {
+                    bail!("--dbscan-sample must be at least 2, not {max_fitted_users}");
+                }
+                Segmenter::Cluster(ClusterMethod::Dbscan {
+                    eps: self.eps,
+                    min_points,
+                    max_fitted_users,
+                })
+            }
+        })
+    }
+}
+
+fn parse_k(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(k) if k >= 2 => Ok(k),
+        _ => Err(format!(
+            "{text:?} is not a number of clusters: expected a whole number of 2 or more"
+        )),
+    }
+}
+
+/// `FROM..TO`, both ends included: `2..8`.
+fn parse_k_range(text: &str) -> Result<RangeInclusive<usize>, String> {
+    let invalid =
+        || format!("{text:?} is not a k range: expected FROM..TO with 2 ≤ FROM ≤ TO, such as 2..8");
+    let (from, to) = text.trim().split_once("..").ok_or_else(invalid)?;
+    let from: usize = from.trim().parse().map_err(|_| invalid())?;
+    let to: usize = to.trim().trim_start_matches('=').parse().map_err(|_| invalid())?;
+    if from < 2 || to < from {
+        return Err(invalid());
+    }
+    Ok(from..=to)
+}
+
+fn parse_eps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(eps) if eps.is_finite() && eps > 0.0 => Ok(eps),
+        _ => Err(format!("{text:?} is not a radius: expected a positive number such as 1.5")),
+    }
 }
 
 /// A date means its 00:00 UTC; an RFC 3339 time is taken as given.
@@ -267,24 +410,25 @@ pub struct Segmentation {
     pub tags: UserTags,
     pub segments: Vec<String>,
     pub profiles: Vec<SegmentProfile>,
+    /// What the clustering found (None for rules).
+    pub clustering: Option<ClusterSummary>,
 }
 
-/// The segment of every user by `method`.
-fn assign_segments(
-    method: SegmentMethod,
-    table: &FeatureTable,
-    tags: &UserTags,
-) -> anyhow::Result<Vec<String>> {
-    match method {
-        SegmentMethod::Rules => Ok(features::rule_segments(table, tags)?),
-    }
-}
-
-pub fn segment(table: &FeatureTable, method: SegmentMethod) -> anyhow::Result<Segmentation> {
+pub fn segment(table: &FeatureTable, segmenter: &Segmenter) -> anyhow::Result<Segmentation> {
     let tags = features::tag_users(table)?;
-    let segments = assign_segments(method, table, &tags)?;
+    let (segments, clustering) = match segmenter {
+        Segmenter::Rules => (features::rule_segments(table, &tags)?, None),
+        Segmenter::Cluster(method) => {
+            if table.users() < 3 {
+                bail!("clustering needs at least 3 users; the table has {}", table.users());
+            }
+            let space = features::ClusterSpace::of(table)?;
+            let clustering = features::cluster_users(&space, method)?;
+            (clustering.labels, Some(clustering.summary))
+        }
+    };
     let profiles = features::segment_profiles(table, &segments, &tags, &PROFILE_FEATURES)?;
-    Ok(Segmentation { tags, segments, profiles })
+    Ok(Segmentation { tags, segments, profiles, clustering })
 }
 
 /// What `segment --json` prints.
@@ -296,13 +440,17 @@ struct SegmentSummary<'a> {
     profiles_csv: String,
     tags: Vec<(features::Tag, usize)>,
     thresholds: &'a features::TagThresholds,
+    /// K-Means or DBSCAN: the k tried, silhouette, eps, noise (absent for rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clustering: Option<&'a ClusterSummary>,
     profiles: &'a [SegmentProfile],
 }
 
 pub async fn run_segment(args: SegmentArgs, output: Output) -> anyhow::Result<()> {
+    let segmenter = args.cluster.segmenter(args.method)?;
     let built = args.selection.build().await?;
     let table = &built.table;
-    let segmentation = segment(table, args.method)?;
+    let segmentation = segment(table, &segmenter)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let users_csv = args.out.join("users.csv");
@@ -318,6 +466,7 @@ pub async fn run_segment(args: SegmentArgs, output: Output) -> anyhow::Result<()
         profiles_csv: profiles_csv.display().to_string(),
         tags: segmentation.tags.counts(),
         thresholds: &segmentation.tags.thresholds,
+        clustering: segmentation.clustering.as_ref(),
         profiles: &segmentation.profiles,
     };
     if output.json {
@@ -350,11 +499,49 @@ pub async fn run_segment(args: SegmentArgs, output: Output) -> anyhow::Result<()
         })
         .collect();
     print_table(&header, &rows);
+    if let Some(clustering) = &segmentation.clustering {
+        print_clustering(clustering);
+    }
+    for profile in &segmentation.profiles {
+        println!("{}: {}", profile.segment, profile.description);
+    }
     let tags: Vec<String> =
         summary.tags.iter().map(|(tag, users)| format!("{tag} {users}")).collect();
     println!("tags: {}", tags.join(", "));
     println!("wrote {} and {}", summary.users_csv, summary.profiles_csv);
     Ok(())
+}
+
+fn print_clustering(clustering: &ClusterSummary) {
+    let silhouette = clustering.silhouette.map_or("-".to_string(), |s| format!("{s:.3}"));
+    match clustering.method.as_str() {
+        "kmeans" => {
+            let tried: Vec<String> = clustering
+                .candidates
+                .iter()
+                .map(|c| format!("k={} {:.3}", c.k, c.silhouette))
+                .collect();
+            println!(
+                "kmeans on {} scaled features: {} clusters, silhouette {silhouette}{}",
+                clustering.features.len(),
+                clustering.clusters,
+                if tried.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (tried {})", tried.join(", "))
+                }
+            );
+        }
+        _ => println!(
+            "dbscan on {} scaled features: eps {:.3}{}, min points {}: {} clusters, {} noise users, silhouette {silhouette}",
+            clustering.features.len(),
+            clustering.eps.unwrap_or(f64::NAN),
+            if clustering.eps_from_knee { " (k-distance knee)" } else { "" },
+            clustering.min_points.unwrap_or(0),
+            clustering.clusters,
+            clustering.noise
+        ),
+    }
 }
 
 fn write_users_csv(
@@ -380,6 +567,7 @@ fn write_profiles_csv(path: &Path, profiles: &[SegmentProfile]) -> anyhow::Resul
     let mut header: Vec<String> = ["segment", "users", "share"].map(String::from).to_vec();
     header.extend(PROFILE_FEATURES.iter().map(|name| format!("mean_{name}")));
     header.push("top_tags".into());
+    header.push("description".into());
     writer.write_record(&header)?;
     for profile in profiles {
         let mut row = vec![
@@ -396,6 +584,7 @@ fn write_profiles_csv(path: &Path, profiles: &[SegmentProfile]) -> anyhow::Resul
             .map(|(tag, share)| format!("{tag} {:.0}%", share * 100.0))
             .collect();
         row.push(tags.join(";"));
+        row.push(profile.description.clone());
         writer.write_record(&row)?;
     }
     writer.flush()?;

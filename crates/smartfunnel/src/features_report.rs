@@ -1,5 +1,6 @@
-//! The report section of the feature table: its size, the distributions of key
-//! features, the tag counts, the rule segments and a label base rate.
+//! The report sections of the feature table: its size, the distributions of key
+//! features, the tag counts, the rule segments and a label base rate; then the
+//! K-Means segments (`segment_report`).
 
 use anyhow::Context as _;
 use chrono::Duration;
@@ -9,7 +10,7 @@ use features::{FeatureOptions, LabelSpec, LabelTask, SegmentProfile};
 use report::{BarChart, Kpi, Section, Table, format_count, format_decimal, format_percent};
 use serde::Serialize;
 
-use crate::features_cmd::{LabelSummary, SegmentMethod, build_features, segment};
+use crate::features_cmd::{LabelSummary, Segmenter, build_features, segment};
 
 /// Features whose distribution the report shows.
 const REPORTED_FEATURES: [&str; 14] = [
@@ -36,16 +37,19 @@ pub struct FeaturesSummary {
     pub features: usize,
     pub seconds: f64,
     pub propensity: Option<LabelSummary>,
+    /// The K-Means segmentation (None when the shop is too small to cluster).
+    pub clustering: Option<features::ClusterSummary>,
 }
 
-/// The "User features and tags" section, for every event in `context`; with
-/// a sentiment model, the table has the text columns too; and the segment
-/// profiles it shows (the demo puts them into words).
-pub async fn features_section(
+/// The "User features and tags" section and the K-Means "Behaviour segments"
+/// section, for every event in `context`; with a sentiment model, the table has
+/// the text columns too; and the rule segments' profiles (the demo puts them
+/// into words).
+pub async fn features_sections(
     context: &SessionContext,
     sentiment: Option<&text::SentimentModel>,
     output: crate::Output,
-) -> anyhow::Result<(Section, FeaturesSummary, Vec<SegmentProfile>)> {
+) -> anyhow::Result<(Vec<Section>, FeaturesSummary, Vec<SegmentProfile>)> {
     let mut built = build_features(context.clone(), None, &FeatureOptions::default()).await?;
     let text_columns = match sentiment {
         Some(model) => Some(
@@ -64,7 +68,7 @@ pub async fn features_section(
         None => None,
     };
     let table = &built.table;
-    let segmentation = segment(table, SegmentMethod::Rules)?;
+    let segmentation = segment(table, &Segmenter::Rules)?;
 
     let mut distributions =
         Table::new(["feature", "unit", "users with a value", "mean", "10%", "median", "90%"])
@@ -104,32 +108,7 @@ pub async fn features_section(
         tag_rules =
             tag_rules.row([tag.to_string(), format_count(*users as f64), tag.rule().into()]);
     }
-    let mut profiles =
-        Table::new(["segment", "users", "share", "mean orders", "mean net spend", "top tags"])
-            .with_numeric_columns([1, 2, 3, 4]);
-    for profile in &segmentation.profiles {
-        let mean = |name: &str| {
-            profile
-                .means
-                .iter()
-                .find(|(feature, _)| feature == name)
-                .and_then(|(_, mean)| *mean)
-                .map_or("-".into(), |m| format_decimal(m, 2))
-        };
-        let tags: Vec<String> = profile
-            .top_tags
-            .iter()
-            .map(|(tag, share)| format!("{tag} {}", format_percent(*share)))
-            .collect();
-        profiles = profiles.row([
-            profile.segment.clone(),
-            format_count(profile.users as f64),
-            format_percent(profile.share),
-            mean("orders"),
-            mean("monetary"),
-            tags.join(", "),
-        ]);
-    }
+    let profiles = crate::segment_report::profiles_table(&segmentation.profiles);
 
     // A label base rate on a time split inside the data: features before the
     // last week, purchases within it.
@@ -174,7 +153,8 @@ pub async fn features_section(
         .table(tag_rules)
         .paragraph(
             "Segments (`smartfunnel segment`): customers by their RFM segment, other users by \
-             their tags; the profile is each segment's size and means.",
+             their tags; the profile is each segment's size and means, and the segment in words \
+             from its mean on the clustering features.",
         )
         .table(profiles);
     if let Some((label, users)) = &propensity {
@@ -187,11 +167,13 @@ pub async fn features_section(
             format_percent(label.positives as f64 / (*users).max(1) as f64)
         ));
     }
+    let (clusters, clustering) = crate::segment_report::behaviour_segments_section(table)?;
     let summary = FeaturesSummary {
         users: table.users(),
         features: table.feature_names().len(),
         seconds: built.seconds,
         propensity: propensity.map(|(label, _)| label),
+        clustering,
     };
-    Ok((section, summary, segmentation.profiles))
+    Ok((vec![section, clusters], summary, segmentation.profiles))
 }

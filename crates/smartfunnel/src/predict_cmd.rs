@@ -1,5 +1,6 @@
-//! `smartfunnel predict`: purchase propensity or churn for every current user,
-//! trained and checked on time splits of the lake.
+//! `smartfunnel predict`: purchase propensity, churn or the days until the
+//! next purchase for every current user, trained and checked on time splits of
+//! the lake (next-purchase in [`crate::next_purchase`]).
 //!
 //! With S the scoring time and H the horizon, three cut-offs are used:
 //!
@@ -38,7 +39,8 @@ pub struct PredictArgs {
     /// The lake directory.
     #[arg(long)]
     lake: PathBuf,
-    /// propensity (buys within the horizon) or churn (no activity within it).
+    /// propensity (buys within the horizon), churn (no activity within it) or
+    /// next-purchase (days until the next order, capped at the horizon).
     #[arg(long)]
     task: LabelTask,
     /// A whole number of weeks, days or hours: `30d`, `4w`.
@@ -48,7 +50,8 @@ pub struct PredictArgs {
     /// Default: the day after the last event.
     #[arg(long, value_parser = parse_as_of_start)]
     as_of: Option<DateTime<Utc>>,
-    /// auto (best cross-validated ROC AUC), logistic, tree, gbdt or mlp.
+    /// auto (best cross-validated ROC AUC), logistic, tree, gbdt or mlp;
+    /// next-purchase always uses gbdt.
     #[arg(long, default_value = "auto")]
     model: String,
     /// Also train the GRU over each user's latest events and compare it.
@@ -57,7 +60,8 @@ pub struct PredictArgs {
     /// Users the GRU trains on at most (a deterministic sample).
     #[arg(long, default_value_t = 20_000)]
     sequence_users: usize,
-    /// Write `user_id,score` for every user active before the scoring time.
+    /// Write `user_id,score` for every user active before the scoring time
+    /// (next-purchase: `user_id,predicted_days,buy_probability`).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Count events flagged as bot traffic too.
@@ -105,17 +109,65 @@ pub const ROC_GRID: [f64; 21] = [
     0.85, 0.9, 0.95, 1.0,
 ];
 
+/// Which users a run learned from and was judged on, for every task.
 #[derive(Debug, Clone, Serialize)]
-pub struct PredictionSummary {
+pub struct SplitSummary {
     pub task: String,
     pub horizon_days: f64,
     pub train_cutoff: DateTime<Utc>,
     pub evaluation_cutoff: DateTime<Utc>,
     pub score_time: DateTime<Utc>,
     pub training_users: usize,
+    /// Share of the training users labelled 1 (next-purchase: who bought
+    /// within the horizon).
     pub training_positive_rate: f64,
     pub evaluation_users: usize,
     pub evaluation_positive_rate: f64,
+}
+
+impl SplitSummary {
+    /// The split of `splits` for `spec`, with each labelled split's positives.
+    pub fn new(
+        spec: &PredictSpec,
+        splits: &Splits,
+        training_positives: &[bool],
+        evaluation_positives: &[bool],
+    ) -> SplitSummary {
+        let rate = |flags: &[bool]| {
+            flags.iter().filter(|&&b| b).count() as f64 / flags.len().max(1) as f64
+        };
+        SplitSummary {
+            task: spec.task.to_string(),
+            horizon_days: spec.horizon.num_seconds() as f64 / 86_400.0,
+            train_cutoff: splits.train_cutoff,
+            evaluation_cutoff: splits.evaluation_cutoff,
+            score_time: splits.score_time,
+            training_users: training_positives.len(),
+            training_positive_rate: rate(training_positives),
+            evaluation_users: evaluation_positives.len(),
+            evaluation_positive_rate: rate(evaluation_positives),
+        }
+    }
+
+    /// "trained on 918 users before 2024-01-29 (11.9% positive); judged on …",
+    /// with `positive` naming the positive label.
+    pub fn trained_and_judged(&self, positive: &str) -> String {
+        format!(
+            "trained on {} users before {} ({:.1}% {positive}); judged on {} users before {} ({:.1}% {positive})",
+            self.training_users,
+            self.train_cutoff.format("%Y-%m-%d"),
+            100.0 * self.training_positive_rate,
+            self.evaluation_users,
+            self.evaluation_cutoff.format("%Y-%m-%d"),
+            100.0 * self.evaluation_positive_rate
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictionSummary {
+    #[serde(flatten)]
+    pub split: SplitSummary,
     pub model_family: String,
     pub cross_validated_roc_auc: f64,
     /// The model, the GRU (when asked) and the two rules, best ROC AUC first.
@@ -158,6 +210,20 @@ pub async fn run(args: PredictArgs, output: Output) -> anyhow::Result<()> {
         }),
         include_bots: args.include_bots,
     };
+    if spec.task == LabelTask::NextPurchase {
+        if args.sequence {
+            bail!("--sequence works with propensity and churn, not next-purchase");
+        }
+        if let FamilyChoice::Only(family) = spec.family
+            && family != ModelFamily::Gbdt
+        {
+            bail!(
+                "next-purchase is a regression with gradient-boosted trees; --model {family} \
+                 works with propensity and churn"
+            );
+        }
+        return crate::next_purchase::run(&context, &spec, args.out.as_deref(), output).await;
+    }
     let prediction = predict(&context, &spec).await?;
     if let Some(path) = &args.out {
         write_scores(path, &prediction.scores)?;
@@ -168,21 +234,13 @@ pub async fn run(args: PredictArgs, output: Output) -> anyhow::Result<()> {
     let s = &prediction.summary;
     println!(
         "{} within {} days of {}: model {} (cross-validated ROC AUC {:.3})",
-        s.task,
-        s.horizon_days,
-        s.score_time.format("%Y-%m-%d"),
+        s.split.task,
+        s.split.horizon_days,
+        s.split.score_time.format("%Y-%m-%d"),
         s.model_family,
         s.cross_validated_roc_auc
     );
-    println!(
-        "trained on {} users before {} ({:.1}% positive); judged on {} users before {} ({:.1}% positive)",
-        s.training_users,
-        s.train_cutoff.format("%Y-%m-%d"),
-        100.0 * s.training_positive_rate,
-        s.evaluation_users,
-        s.evaluation_cutoff.format("%Y-%m-%d"),
-        100.0 * s.evaluation_positive_rate
-    );
+    println!("{}", s.split.trained_and_judged("positive"));
     println!("\n{:<22} {:>8} {:>8} {:>16}", "method", "ROC AUC", "PR AUC", "top-decile lift");
     for m in &s.out_of_time {
         println!(
@@ -219,12 +277,12 @@ pub struct Splits {
     pub score_time: DateTime<Utc>,
     pub evaluation_cutoff: DateTime<Utc>,
     pub train_cutoff: DateTime<Utc>,
-    train_table: FeatureTable,
-    evaluation_table: FeatureTable,
-    score_table: FeatureTable,
+    pub(crate) train_table: FeatureTable,
+    pub(crate) evaluation_table: FeatureTable,
+    pub(crate) score_table: FeatureTable,
     /// Which categories get a share column depends on the cut-off; a model can
     /// only use the columns every split has.
-    columns: Vec<String>,
+    pub(crate) columns: Vec<String>,
 }
 
 impl Splits {
@@ -273,36 +331,32 @@ pub async fn predict_on(
 ) -> anyhow::Result<Prediction> {
     let started = Instant::now();
     if !spec.task.is_classification() {
-        bail!("{} is not a yes/no outcome; predict supports propensity and churn", spec.task);
+        bail!("{} is not a yes/no outcome; see next_purchase::predict_next_purchase", spec.task);
     }
     let Splits {
-        score_time,
         evaluation_cutoff,
         train_cutoff,
         train_table,
         evaluation_table,
         score_table,
         columns,
+        ..
     } = splits;
-    let (score_time, evaluation_cutoff, train_cutoff) =
-        (*score_time, *evaluation_cutoff, *train_cutoff);
+    let (evaluation_cutoff, train_cutoff) = (*evaluation_cutoff, *train_cutoff);
 
     let train_labels = labels_by_user(context, spec, train_cutoff).await?;
     let evaluation_labels = labels_by_user(context, spec, evaluation_cutoff).await?;
-    let train_data = dataset(train_table, columns, Some(&train_labels))?;
-    let evaluation_data = dataset(evaluation_table, columns, Some(&evaluation_labels))?;
+    let classes = |labels: &HashMap<String, f64>, table: &FeatureTable| {
+        Ok::<_, anyhow::Error>(
+            labels_in_row_order(table, labels)?.into_iter().map(|v| v > 0.5).collect::<Vec<_>>(),
+        )
+    };
+    let train_data = feature_dataset(train_table, columns)?
+        .with_target("label", classes(&train_labels, train_table)?)?;
+    let evaluation_data = feature_dataset(evaluation_table, columns)?
+        .with_target("label", classes(&evaluation_labels, evaluation_table)?)?;
     let evaluation_target = evaluation_data.target_or_error()?.to_vec();
-    if train_data.rows() < 20 || evaluation_data.rows() < 20 {
-        bail!(
-            "too little history for a {}-day horizon: {} users before {} and {} before {}; \
-             use a shorter --horizon or a later --as-of",
-            spec.horizon.num_days(),
-            train_data.rows(),
-            train_cutoff.format("%Y-%m-%d"),
-            evaluation_data.rows(),
-            evaluation_cutoff.format("%Y-%m-%d")
-        );
-    }
+    ensure_enough_history(splits, spec.horizon)?;
 
     let config = TrainConfig { family: spec.family, folds: spec.folds, ..TrainConfig::default() };
     let judged = models::train(&train_data, &config)
@@ -339,23 +393,21 @@ pub async fn predict_on(
 
     let scoring_model = models::train(&evaluation_data, &config)
         .with_context(|| format!("training on the split before {}", evaluation_cutoff))?;
-    let score_data = dataset(score_table, columns, None)?;
+    let score_data = feature_dataset(score_table, columns)?;
     let users = score_table.user_ids()?;
     let mut scores: Vec<(String, f64)> =
         users.into_iter().zip(scoring_model.predict_proba(&score_data)?).collect();
     scores.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mean_score = scores.iter().map(|s| s.1).sum::<f64>() / scores.len().max(1) as f64;
 
+    let positives = |target: &[f64]| target.iter().map(|&y| y > 0.5).collect::<Vec<_>>();
     let summary = PredictionSummary {
-        task: spec.task.to_string(),
-        horizon_days: spec.horizon.num_seconds() as f64 / 86_400.0,
-        train_cutoff,
-        evaluation_cutoff,
-        score_time,
-        training_users: train_data.rows(),
-        training_positive_rate: positive_rate(train_data.target_or_error()?),
-        evaluation_users: evaluation_data.rows(),
-        evaluation_positive_rate: positive_rate(&evaluation_target),
+        split: SplitSummary::new(
+            spec,
+            splits,
+            &positives(train_data.target_or_error()?),
+            &positives(&evaluation_target),
+        ),
         model_family: scoring_model.family.to_string(),
         cross_validated_roc_auc: scoring_model.chosen_cv().mean_roc_auc,
         out_of_time,
@@ -365,10 +417,6 @@ pub async fn predict_on(
         seconds: started.elapsed().as_secs_f64(),
     };
     Ok(Prediction { summary, scores })
-}
-
-fn positive_rate(target: &[f64]) -> f64 {
-    target.iter().filter(|&&y| y > 0.5).count() as f64 / target.len().max(1) as f64
 }
 
 fn top_drivers(model: &TrainedModel) -> Vec<(String, f64)> {
@@ -385,11 +433,30 @@ fn shared_columns(tables: &[&FeatureTable]) -> Vec<String> {
         .collect()
 }
 
-async fn labels_by_user(
+/// Both labelled splits need some users to learn from and to judge on.
+pub(crate) fn ensure_enough_history(splits: &Splits, horizon: Duration) -> anyhow::Result<()> {
+    let (train_users, evaluation_users) =
+        (splits.train_table.users(), splits.evaluation_table.users());
+    if train_users < 20 || evaluation_users < 20 {
+        bail!(
+            "too little history for a {}-day horizon: {} users before {} and {} before {}; \
+             use a shorter --horizon or a later --as-of",
+            horizon.num_days(),
+            train_users,
+            splits.train_cutoff.format("%Y-%m-%d"),
+            evaluation_users,
+            splits.evaluation_cutoff.format("%Y-%m-%d")
+        );
+    }
+    Ok(())
+}
+
+/// Each user's label value for `spec.task` at `cutoff` (0/1, or days for next-purchase).
+pub(crate) async fn labels_by_user(
     context: &SessionContext,
     spec: &PredictSpec,
     cutoff: DateTime<Utc>,
-) -> anyhow::Result<HashMap<String, bool>> {
+) -> anyhow::Result<HashMap<String, f64>> {
     let label_spec = LabelSpec {
         include_bots: spec.include_bots,
         ..LabelSpec::new(cutoff, spec.horizon, spec.task)
@@ -403,16 +470,24 @@ async fn labels_by_user(
         .context("user ids did not cast to strings")?;
     let values = labels.values();
     Ok((0..labels.batch.num_rows())
-        .map(|row| (users.value(row).to_string(), values[row] > 0.5))
+        .map(|row| (users.value(row).to_string(), values[row]))
         .collect())
 }
 
-/// The table's `columns` as a model dataset, with the label of each user when given.
-fn dataset(
+/// The label of each of the table's users, in row order.
+pub(crate) fn labels_in_row_order(
     table: &FeatureTable,
-    columns: &[String],
-    labels: Option<&HashMap<String, bool>>,
-) -> anyhow::Result<Dataset> {
+    labels: &HashMap<String, f64>,
+) -> anyhow::Result<Vec<f64>> {
+    table
+        .user_ids()?
+        .iter()
+        .map(|user| labels.get(user).copied().with_context(|| format!("user {user} has no label")))
+        .collect()
+}
+
+/// The table's `columns` as a model dataset with user ids, without a target.
+pub(crate) fn feature_dataset(table: &FeatureTable, columns: &[String]) -> anyhow::Result<Dataset> {
     let users = table.user_ids()?;
     let numeric: Vec<String> = table.numeric_feature_names();
     let mut data = Dataset::new(users.len());
@@ -428,19 +503,14 @@ fn dataset(
             data = data.with_categorical(name, table.categorical(name)?)?;
         }
     }
-    if let Some(labels) = labels {
-        let target = users
-            .iter()
-            .map(|user| {
-                labels.get(user).copied().with_context(|| format!("user {user} has no label"))
-            })
-            .collect::<anyhow::Result<Vec<bool>>>()?;
-        data = data.with_target("label", target)?;
-    }
     Ok(data.with_ids("user_id", users)?)
 }
 
-fn numeric_or(table: &FeatureTable, name: &str, missing: f64) -> anyhow::Result<Vec<f64>> {
+pub(crate) fn numeric_or(
+    table: &FeatureTable,
+    name: &str,
+    missing: f64,
+) -> anyhow::Result<Vec<f64>> {
     Ok(table.numeric(name)?.into_iter().map(|v| v.unwrap_or(missing)).collect())
 }
 
@@ -470,8 +540,8 @@ async fn sequence_result(
     context: &SessionContext,
     spec: &PredictSpec,
     sequence: &SequenceSpec,
-    (train_cutoff, train_labels): (DateTime<Utc>, &HashMap<String, bool>),
-    (evaluation_cutoff, evaluation_labels): (DateTime<Utc>, &HashMap<String, bool>),
+    (train_cutoff, train_labels): (DateTime<Utc>, &HashMap<String, f64>),
+    (evaluation_cutoff, evaluation_labels): (DateTime<Utc>, &HashMap<String, f64>),
 ) -> anyhow::Result<MethodResult> {
     let journeys_before = |before| analytics::JourneySpec {
         before,
@@ -491,13 +561,13 @@ async fn sequence_result(
         1000,
     );
     let encode =
-        |journeys: &[analytics::Journey], labels: &HashMap<String, bool>, cutoff: DateTime<Utc>| {
+        |journeys: &[analytics::Journey], labels: &HashMap<String, f64>, cutoff: DateTime<Utc>| {
             let mut steps = Vec::with_capacity(journeys.len());
             let mut targets = Vec::with_capacity(journeys.len());
             for journey in journeys {
                 let Some(&label) = labels.get(&journey.user_id) else { continue };
                 steps.push(encode_journey(journey, &vocabulary, cutoff));
-                targets.push(label);
+                targets.push(label > 0.5);
             }
             (steps, targets)
         };

@@ -53,3 +53,15 @@ fn suggested_eps_separates_the_groups_from_the_outlier() {
     let model = Dbscan::fit(&data, &DbscanConfig { eps, min_points: 4 }).unwrap();
     assert_eq!((model.clusters, model.noise), (2, 1), "eps {eps}");
 }
+
+#[test]
+fn new_rows_join_the_cluster_of_their_nearest_core_row_within_eps() {
+    let data = two_groups_and_an_outlier();
+    let model = Dbscan::fit(&data, &DbscanConfig { eps: 1.0, min_points: 4 }).unwrap();
+    // Near the first group, near the second, far from both, and near the outlier
+    // (which is noise, not core, so it attracts nobody).
+    let new = Matrix::new(vec![0.3, -0.2, 5.2, 4.9, 10.0, 10.0, 20.2, -20.0], 2).unwrap();
+    assert_eq!(model.assign(&data, 1.0, &new).unwrap(), vec![Some(0), Some(1), None, None]);
+    let wrong_width = Matrix::new(vec![0.0, 0.0, 0.0], 3).unwrap();
+    assert!(model.assign(&data, 1.0, &wrong_width).is_err());
+}

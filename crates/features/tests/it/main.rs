@@ -1,5 +1,6 @@
 //! The features crate on small hand-made event tables and a real sample.
 
+mod clusters;
 mod labels;
 mod table;
 mod tags;

@@ -132,6 +132,37 @@ async fn money_and_funnel_rates() {
 }
 
 #[tokio::test]
+async fn purchase_span_and_order_gaps() {
+    // e orders on the 1st, the 2nd and the 5th (two lines of one order): 4
+    // days over 2 gaps. f has one order, so no gap; g never buys.
+    const ORDERS: &str = "
+        2024-01-01T12:00 e s1 purchase item=i1 price=10 order=e1
+        2024-01-02T12:00 e s2 purchase item=i1 price=10 order=e2
+        2024-01-05T12:00 e s3 purchase item=i1 price=10 order=e3
+        2024-01-05T12:00 e s3 purchase item=i2 price=20 order=e3
+        2024-01-03T12:00 f s4 purchase item=i1 price=10 order=f1
+        2024-01-03T12:00 g s5 view item=i1 price=10
+    ";
+    let table = table(ORDERS, FeatureOptions::default()).await;
+    assert_lines(
+        &render(
+            &table,
+            &[
+                "orders",
+                "days_since_first_purchase",
+                "days_since_last_purchase",
+                "mean_days_between_orders",
+            ],
+        ),
+        &[
+            "e orders=3 days_since_first_purchase=6.50 days_since_last_purchase=2.50 mean_days_between_orders=2.00",
+            "f orders=1 days_since_first_purchase=4.50 days_since_last_purchase=4.50 mean_days_between_orders=-",
+            "g orders=0 days_since_first_purchase=- days_since_last_purchase=- mean_days_between_orders=-",
+        ],
+    );
+}
+
+#[tokio::test]
 async fn preferences_prices_and_rhythm() {
     // a's item interactions: electronics 4, home 1 (entropy 0.72 bits); brands
     // acme 4, zeta 1 (HHI 0.64 + 0.04). Hours 10 ×4, 2 ×2, 0 and 12: night 3 of

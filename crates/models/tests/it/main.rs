@@ -1,12 +1,14 @@
 //! The one integration-test binary of the `models` crate: hand-computed
 //! metric cases, CSV type detection, preprocessing, models learning known
-//! synthetic rules, TreeSHAP against brute-force Shapley values, save/load,
-//! and cross-validation on the UCI online shoppers fixture.
+//! synthetic rules, regression objectives on known functions, TreeSHAP
+//! against brute-force Shapley values, save/load, and cross-validation on the
+//! UCI online shoppers fixture.
 
 mod dataset;
 mod learning;
 mod metrics;
 mod preprocess;
+mod regression;
 mod shap;
 
 use std::path::{Path, PathBuf};

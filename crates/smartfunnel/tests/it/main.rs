@@ -2,6 +2,7 @@
 
 mod generate_text;
 mod recommend;
+mod segments_and_next_purchase;
 mod text;
 
 use std::path::{Path, PathBuf};
@@ -257,6 +258,11 @@ fn demo_writes_a_report_with_every_section() {
         "Propensity models",
         "User features and tags",
         "Segments in words",
+        "Behaviour segments (K-Means)",
+        "Purchase propensity",
+        "Churn risk",
+        "Next purchase",
+        "Mean predicted and actual days by decile",
         "Customer lifetime value",
         "Lifetime value on CDNOW, against lifetimes",
         "Recommendations for shoppers",
@@ -274,6 +280,12 @@ fn demo_writes_a_report_with_every_section() {
     assert!(summary["funnel"]["steps"][0][1].as_u64().unwrap() > 0);
     assert!(!html.contains("NaN"));
     assert!(summary["model"]["cv_roc_auc"].as_f64().unwrap() > 0.85);
+    let next_purchase = &summary["next_purchase"];
+    assert_eq!(next_purchase["out_of_time"].as_array().map(Vec::len), Some(3), "{next_purchase}");
+    assert!(next_purchase["scored_users"].as_u64().unwrap() > 0);
+    let segments = &summary["features"]["clustering"];
+    assert!((2..=6).contains(&segments["clusters"].as_u64().unwrap()), "{segments}");
+    assert!(html.contains("Users on the first two principal components"));
     // Without --generate every segment text comes from the template.
     let texts = &summary["segment_texts"];
     assert!(texts["texts"].as_u64().unwrap() >= 2, "{texts}");

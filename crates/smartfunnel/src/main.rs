@@ -23,6 +23,7 @@ mod predict_cmd;
 mod predict_report;
 mod progress;
 mod recommend_cmd;
+mod recommend_model;
 mod recommend_report;
 mod shop_report;
 mod sql;

@@ -269,6 +269,10 @@ fn demo_writes_a_report_with_every_section() {
     assert!(summary["funnel"]["steps"][0][1].as_u64().unwrap() > 0);
     assert!(!html.contains("NaN"));
     assert!(summary["model"]["cv_roc_auc"].as_f64().unwrap() > 0.85);
+    // SASRec trained on the shop and was evaluated per shopper beside item-kNN.
+    let sasrec = summary["recommend"]["shop_sasrec_recall"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&sasrec), "{sasrec}");
+    assert!(html.contains("<td>sasrec</td>"), "the shop's table lacks sasrec");
 }
 
 /// A generated two-week shop in a fresh lake.

@@ -31,7 +31,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let valid = recommend::read_file(&valid_path, Format::Yoochoose)?;
     let validation = Validation { data: &valid, name: "train_valid", k: 20 };
     let model = if overrides.iter().any(|a| a == "tune") {
-        sasrec::tune(&train_data, &sasrec::grid(), Weights::default(), validation, "train_tr")?
+        let settings = sasrec::grid();
+        sasrec::tune(
+            &train_data,
+            &settings,
+            sasrec::SESSION_WEIGHTS,
+            Weights::default(),
+            validation,
+            "train_tr",
+        )?
     } else {
         let mut config = serde_json::to_value(SasRecConfig::default())?;
         for entry in &overrides {
@@ -41,8 +49,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let config: SasRecConfig = serde_json::from_value(config)?;
         sasrec::train(&train_data, &config, Weights::default(), Some(validation), "train_tr")?
     };
+    let mut model = model;
     let evaluation = recommend::evaluate(&model, &valid, 20);
     let latency = recommend::measure_latency(&model, &valid, 20, 2000);
+    // The same network with each share of V-SKNN mixed in (a query-time setting).
+    let chosen = model.config().session_weight;
+    let mut blends = Vec::new();
+    for &weight in sasrec::SESSION_WEIGHTS {
+        model.set_session_weight(weight)?;
+        let metrics = recommend::evaluate(&model, &valid, 20).metrics;
+        let latency = recommend::measure_latency(&model, &valid, 20, 2000);
+        blends.push(serde_json::json!({
+            "session_weight": weight, "recall": metrics.recall, "mrr": metrics.mrr,
+            "p50_us": latency.p50_us, "p99_us": latency.p99_us,
+        }));
+    }
+    model.set_session_weight(chosen)?;
     let report = serde_json::json!({
         "algorithm": model.algorithm,
         "train_seconds": model.summary.train_seconds,
@@ -50,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tuning": model.tuning,
         "metrics": evaluation.metrics,
         "latency": latency,
+        "blends": blends,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())

@@ -46,8 +46,10 @@ pub struct SasRecConfig {
     pub seed: u64,
     /// Share of V-SKNN in a mixture of next-item distributions: 0 is SASRec alone; `w`
     /// ranks by `(1 − w) · softmax + w · V-SKNN`, V-SKNN's scores divided by their sum.
+    /// Applied at query time only, so [`tune`] tries several on one trained network.
     pub session_weight: f32,
-    /// The V-SKNN mixed in when `session_weight` > 0.
+    /// The V-SKNN that can be mixed in (trained with every model; it takes a fraction
+    /// of a second).
     pub sessions: NeighbourConfig,
 }
 
@@ -61,7 +63,7 @@ impl Default for SasRecConfig {
             dropout: 0.2,
             epochs: 20,
             batch_size: 128,
-            learning_rate: 1e-3,
+            learning_rate: 2e-3,
             weight_decay: 0.0,
             patience: 3,
             seed: 42,
@@ -179,8 +181,8 @@ pub struct SasRec {
     pub summary: TrainingSummary,
     pub training: TrainingHistory,
     pub tuning: Option<Tuning>,
-    /// Popularity (or, to mix in, V-SKNN) over the same data: vocabularies, histories
-    /// for user filters, the list for an empty history, and the session scores to mix.
+    /// V-SKNN over the same data: vocabularies, histories for user filters, popularity
+    /// for an empty history, and the session scores to mix in.
     base: Model,
     /// The network's variables (what is saved), and the same weights copied out for
     /// queries.
@@ -211,11 +213,7 @@ pub fn train(
 ) -> Result<SasRec> {
     config.check()?;
     let started = Instant::now();
-    let algorithm = if config.session_weight > 0.0 {
-        Algorithm::Vsknn(config.sessions)
-    } else {
-        Algorithm::Popular
-    };
+    let algorithm = Algorithm::Vsknn(config.sessions);
     let base = recommend::train(data, TrainConfig { algorithm, weights }, source)?;
     let sequences = user_sequences(data);
     let windows = windows(&sequences, config.max_len);
@@ -312,12 +310,17 @@ pub fn train(
     Ok(model)
 }
 
-/// Trains every setting on `data`, each choosing its best epoch on `validation`, and
-/// keeps the model with the best validation Recall@k (ties: MRR@k), its trials recorded
-/// in [`SasRec::tuning`].
+/// The shares of V-SKNN [`tune`] tries on each trained network.
+pub const SESSION_WEIGHTS: &[f32] = &[0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8];
+
+/// Trains every setting on `data`, each choosing its best epoch on `validation`; then
+/// tries each of `session_weights` on every trained network (a query-time setting, so
+/// no retraining), and keeps the model and weight with the best validation Recall@k
+/// (ties: MRR@k). Every combination is recorded in [`SasRec::tuning`].
 pub fn tune(
     data: &Dataset,
     settings: &[SasRecConfig],
+    session_weights: &[f32],
     weights: Weights,
     validation: Validation<'_>,
     source: &str,
@@ -325,16 +328,25 @@ pub fn tune(
     let mut best: Option<((f64, f64), SasRec)> = None;
     let mut trials = Vec::new();
     for config in settings {
-        let model = train(data, config, weights, Some(validation), source)?;
-        let epoch = &model.training.epochs[model.training.best_epoch];
-        let score = (epoch.validation_recall.unwrap_or(0.0), epoch.validation_mrr.unwrap_or(0.0));
-        trials.push(Trial {
-            algorithm: model.algorithm.clone(),
-            recall: score.0,
-            mrr: score.1,
-            best_epoch: model.training.best_epoch,
-            train_seconds: model.summary.train_seconds,
-        });
+        let mut model = train(data, config, weights, Some(validation), source)?;
+        let mut best_here: Option<((f64, f64), f32)> = None;
+        for &session_weight in session_weights {
+            model.set_session_weight(session_weight)?;
+            let metrics = recommend::evaluate(&model, validation.data, validation.k).metrics;
+            let score = (metrics.recall, metrics.mrr);
+            trials.push(Trial {
+                algorithm: model.algorithm.clone(),
+                recall: score.0,
+                mrr: score.1,
+                best_epoch: model.training.best_epoch,
+                train_seconds: model.summary.train_seconds,
+            });
+            if best_here.is_none_or(|(best_score, _)| score > best_score) {
+                best_here = Some((score, session_weight));
+            }
+        }
+        let Some((score, session_weight)) = best_here else { continue };
+        model.set_session_weight(session_weight)?;
         if best.as_ref().is_none_or(|(best_score, _)| score > *best_score) {
             best = Some((score, model));
         }
@@ -366,6 +378,16 @@ impl SasRec {
     pub fn config(&self) -> &SasRecConfig {
         let SequenceAlgorithm::Sasrec(config) = &self.algorithm;
         config
+    }
+
+    /// Sets the share of V-SKNN mixed into the ranking (see
+    /// [`SasRecConfig::session_weight`]); the network is unchanged.
+    pub fn set_session_weight(&mut self, weight: f32) -> Result<()> {
+        let SequenceAlgorithm::Sasrec(config) = &mut self.algorithm;
+        let changed = SasRecConfig { session_weight: weight, ..config.clone() };
+        changed.check()?;
+        *config = changed;
+        Ok(())
     }
 
     /// The network's score (logit) of every item after `sequence` (item indices, oldest

@@ -298,8 +298,7 @@ impl CustomOp2 for SoftmaxCrossEntropy {
         targets: &CpuStorage,
         targets_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (logits, targets, items) =
-            loss_inputs(logits, logits_layout, targets, targets_layout)?;
+        let (logits, targets, items) = loss_inputs(logits, logits_layout, targets, targets_layout)?;
         let mut total = 0.0f64;
         for (row, &target) in logits.chunks_exact(items).zip(targets) {
             let (most, log_sum) = log_sum_exp(row);
@@ -339,11 +338,11 @@ impl CustomOp2 for SoftmaxCrossEntropyGrad {
         targets: &CpuStorage,
         targets_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (logits, targets, items) =
-            loss_inputs(logits, logits_layout, targets, targets_layout)?;
+        let (logits, targets, items) = loss_inputs(logits, logits_layout, targets, targets_layout)?;
         let per_row = self.scale / targets.len().max(1) as f32;
         let mut grad = vec![0.0f32; logits.len()];
-        for ((row, out), &target) in logits.chunks_exact(items).zip(grad.chunks_exact_mut(items)).zip(targets)
+        for ((row, out), &target) in
+            logits.chunks_exact(items).zip(grad.chunks_exact_mut(items)).zip(targets)
         {
             let (most, log_sum) = log_sum_exp(row);
             for (g, &logit) in out.iter_mut().zip(row) {

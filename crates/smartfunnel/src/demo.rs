@@ -221,7 +221,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     for section in clv_report::clv_sections(&shop).await? {
         report.push_section(section);
     }
-    step(output, "recommendations: item-kNN and SASRec for shoppers, next-click models on YOOCHOOSE");
+    step(
+        output,
+        "recommendations: item-kNN and SASRec for shoppers, next-click models on YOOCHOOSE",
+    );
     let recommend =
         recommend_report::add_recommend_sections(&mut report, &out.join("lake"), &samples).await?;
     shop_report::add_import_section(

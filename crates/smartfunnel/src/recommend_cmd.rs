@@ -463,7 +463,16 @@ async fn run_train_sequence(
                 if explicit_params {
                     sasrec::train(&train_data, &config, weights, Some(validation), &source)?
                 } else {
-                    sasrec::tune(&train_data, &sasrec::grid(), weights, validation, &source)?
+                    let settings = sasrec::grid();
+                    let session_weights = sasrec::SESSION_WEIGHTS;
+                    sasrec::tune(
+                        &train_data,
+                        &settings,
+                        session_weights,
+                        weights,
+                        validation,
+                        &source,
+                    )?
                 }
             }
             None => sasrec::train(&train_data, &config, weights, None, &source)?,

@@ -86,12 +86,7 @@ impl Recommender for SavedModel {
         }
     }
 
-    fn user_items(
-        &self,
-        user: &str,
-        k: usize,
-        filter: &UserFilter,
-    ) -> Option<Vec<Recommendation>> {
+    fn user_items(&self, user: &str, k: usize, filter: &UserFilter) -> Option<Vec<Recommendation>> {
         match self {
             SavedModel::Items(model) => model.user_items(user, k, filter),
             SavedModel::Sequence(model) => model.user_items(user, k, filter),

@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::HistoryItem;
 use crate::data::{Dataset, Session};
 use crate::interactions::Weights;
-use crate::model::{Model, UserFilter};
+use crate::model::UserFilter;
+use crate::recommender::Recommender;
 
 /// Offline ranking metrics at cut-off `k`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -200,35 +201,31 @@ pub fn relative_popularity(popularity: &[f32]) -> Vec<f32> {
 }
 
 /// Evaluates a trained model on `test` by the next-click protocol.
-pub fn evaluate(model: &Model, test: &Dataset, k: usize) -> Evaluation {
-    let model_items = map_items(test, &model.items);
-    let popularity = relative_popularity(model.popularity());
+pub fn evaluate<M: Recommender>(model: &M, test: &Dataset, k: usize) -> Evaluation {
+    let model_items = map_items(test, model.item_vocabulary());
+    let popularity = relative_popularity(model.item_popularity());
     let scratch = thread_local_scratch(model);
-    evaluate_with(test, &model_items, &model.config.weights, &popularity, k, |history, k| {
+    evaluate_with(test, &model_items, model.event_weights(), &popularity, k, |history, k| {
         scratch.with(|scratch| {
-            model
-                .recommend(history, true, k, |_| true, scratch)
-                .into_iter()
-                .map(|(item, _)| item)
-                .collect()
+            model.next_items(history, k, scratch).into_iter().map(|(item, _)| item).collect()
         })
     })
 }
 
 /// Per-thread scratch buffers for one model (rayon threads are reused across calls).
-struct ThreadScratch<'a> {
-    model: &'a Model,
-    pool: std::sync::Mutex<Vec<crate::scratch::Scratch>>,
+struct ThreadScratch<'a, M: Recommender> {
+    model: &'a M,
+    pool: std::sync::Mutex<Vec<M::Scratch>>,
 }
 
-fn thread_local_scratch(model: &Model) -> ThreadScratch<'_> {
+fn thread_local_scratch<M: Recommender>(model: &M) -> ThreadScratch<'_, M> {
     ThreadScratch { model, pool: std::sync::Mutex::new(Vec::new()) }
 }
 
-impl ThreadScratch<'_> {
-    fn with<R>(&self, work: impl FnOnce(&mut crate::scratch::Scratch) -> R) -> R {
+impl<M: Recommender> ThreadScratch<'_, M> {
+    fn with<R>(&self, work: impl FnOnce(&mut M::Scratch) -> R) -> R {
         let taken = self.pool.lock().map(|mut pool| pool.pop()).unwrap_or(None);
-        let mut scratch = taken.unwrap_or_else(|| self.model.scratch());
+        let mut scratch = taken.unwrap_or_else(|| self.model.new_scratch());
         let result = work(&mut scratch);
         if let Ok(mut pool) = self.pool.lock() {
             pool.push(scratch);
@@ -247,21 +244,25 @@ pub struct NextPrediction {
 
 /// For every session of `sessions` and every position `i` in `1..=len`, the model's top
 /// `k` items after the first `i` clicks, in session and position order.
-pub fn predict_next(model: &Model, sessions: &Dataset, k: usize) -> Vec<NextPrediction> {
-    let model_items = map_items(sessions, &model.items);
+pub fn predict_next<M: Recommender>(
+    model: &M,
+    sessions: &Dataset,
+    k: usize,
+) -> Vec<NextPrediction> {
+    let model_items = map_items(sessions, model.item_vocabulary());
     let scratch = thread_local_scratch(model);
     sessions
         .sessions
         .par_iter()
         .enumerate()
         .flat_map_iter(|(index, session)| {
-            let clicks = session_clicks(session, &model_items, &model.config.weights);
+            let clicks = session_clicks(session, &model_items, model.event_weights());
             (1..=clicks.len())
                 .map(|position| {
                     let history = prefix(&clicks, position);
                     let items = scratch.with(|scratch| {
                         model
-                            .recommend(&history, true, k, |_| true, scratch)
+                            .next_items(&history, k, scratch)
                             .into_iter()
                             .map(|(item, _)| item)
                             .collect()
@@ -283,19 +284,24 @@ pub struct Latency {
 }
 
 /// Times up to `queries` next-click queries of `test`, one at a time on this thread.
-pub fn measure_latency(model: &Model, test: &Dataset, k: usize, queries: usize) -> Latency {
-    let model_items = map_items(test, &model.items);
-    let mut scratch = model.scratch();
+pub fn measure_latency<M: Recommender>(
+    model: &M,
+    test: &Dataset,
+    k: usize,
+    queries: usize,
+) -> Latency {
+    let model_items = map_items(test, model.item_vocabulary());
+    let mut scratch = model.new_scratch();
     let mut times = Vec::with_capacity(queries);
     'sessions: for session in &test.sessions {
-        let clicks = session_clicks(session, &model_items, &model.config.weights);
+        let clicks = session_clicks(session, &model_items, model.event_weights());
         for position in 1..clicks.len() {
             if times.len() == queries {
                 break 'sessions;
             }
             let history = prefix(&clicks, position);
             let started = Instant::now();
-            let list = model.recommend(&history, true, k, |_| true, &mut scratch);
+            let list = model.next_items(&history, k, &mut scratch);
             times.push(started.elapsed().as_secs_f64() * 1e6);
             std::hint::black_box(list);
         }
@@ -319,8 +325,8 @@ impl Latency {
 
 /// Times user-level queries (a whole list from the user's history, with filters and
 /// explanations) for up to `queries` distinct users of `test` the model knows.
-pub fn measure_user_latency(
-    model: &Model,
+pub fn measure_user_latency<M: Recommender>(
+    model: &M,
     test: &Dataset,
     k: usize,
     filter: &UserFilter,
@@ -333,11 +339,11 @@ pub fn measure_user_latency(
             break;
         }
         let user = test.users.name(session.user);
-        if !seen.insert(session.user) || model.users.get(user).is_none() {
+        if !seen.insert(session.user) || model.user_vocabulary().get(user).is_none() {
             continue;
         }
         let started = Instant::now();
-        let list = model.recommend_for_user(user, k, filter);
+        let list = model.user_items(user, k, filter);
         times.push(started.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(list);
     }
@@ -347,9 +353,14 @@ pub fn measure_user_latency(
 /// User-level evaluation on a time split: each test user the model knows gets one list
 /// from their training history (filtered as in serving); relevant are the items they
 /// interacted with in the test period.
-pub fn evaluate_users(model: &Model, test: &Dataset, k: usize, filter: &UserFilter) -> Metrics {
-    let model_items = map_items(test, &model.items);
-    let popularity = relative_popularity(model.popularity());
+pub fn evaluate_users<M: Recommender>(
+    model: &M,
+    test: &Dataset,
+    k: usize,
+    filter: &UserFilter,
+) -> Metrics {
+    let model_items = map_items(test, model.item_vocabulary());
+    let popularity = relative_popularity(model.item_popularity());
     let mut relevant: Vec<Vec<u32>> = vec![Vec::new(); test.users.len()];
     for session in &test.sessions {
         for click in &session.clicks {
@@ -369,10 +380,11 @@ pub fn evaluate_users(model: &Model, test: &Dataset, k: usize, filter: &UserFilt
         })
         .collect();
     let (accumulator, _) =
-        score_in_order(&users, k, model.items.len(), &popularity, |(user, items)| {
-            let list = model.recommend_for_user(test.users.name(*user as u32), k, filter);
+        score_in_order(&users, k, popularity.len(), &popularity, |(user, items)| {
+            let list = model.user_items(test.users.name(*user as u32), k, filter);
             let lists = list.map(|list| {
-                let list: Vec<u32> = list.iter().filter_map(|r| model.items.get(&r.item)).collect();
+                let list: Vec<u32> =
+                    list.iter().filter_map(|r| model.item_vocabulary().get(&r.item)).collect();
                 (list, items.clone())
             });
             (lists.into_iter().collect(), 0)

@@ -21,6 +21,7 @@ mod interactions;
 mod item_graph;
 mod model;
 mod neighbours;
+mod recommender;
 mod scratch;
 mod storage;
 mod tune;
@@ -40,10 +41,11 @@ pub use interactions::{Csr, TrainingData, Weights};
 pub use item_graph::{EaseConfig, ItemKnnConfig};
 pub use model::{
     Algorithm, HybridConfig, Model, Recommendation, TrainConfig, TrainingSummary, Tuning,
-    TuningTrial, UserFilter, train,
+    TuningTrial, UserFilter, saved_algorithm, train,
 };
 pub use neighbours::{NeighbourConfig, PositionDecay};
-pub use scratch::Scratch;
+pub use recommender::Recommender;
+pub use scratch::{Scratch, top_k};
 pub use tune::{grid, tune};
 
 /// One item of a query history: a model item index and how much it counts (the event

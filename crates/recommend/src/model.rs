@@ -14,6 +14,7 @@ use crate::error::{RecommendError, Result};
 use crate::interactions::{Csr, TrainingData, Weights};
 use crate::item_graph::{EaseConfig, ItemGraph, ItemKnnConfig, train_ease, train_item_knn};
 use crate::neighbours::{NeighbourConfig, Neighbours, train_neighbours};
+use crate::recommender::Recommender;
 use crate::scratch::{Scratch, top_k};
 use crate::storage::{ArrayReader, ArrayWriter};
 
@@ -185,6 +186,26 @@ pub struct UserFilter {
     pub unavailable: HashSet<String>,
 }
 
+impl UserFilter {
+    /// This filter for one user as a test on item indices of `items`: true for an item
+    /// the user may be shown. `history` is everything they interacted with, `bought` the
+    /// items they bought.
+    pub fn for_user<'a>(
+        &'a self,
+        items: &Vocabulary,
+        history: &'a [HistoryItem],
+        bought: &'a [u32],
+    ) -> impl Fn(u32) -> bool + 'a {
+        let unavailable: HashSet<u32> =
+            self.unavailable.iter().filter_map(|name| items.get(name)).collect();
+        move |item: u32| {
+            !(unavailable.contains(&item)
+                || (self.exclude_purchased && bought.contains(&item))
+                || (self.exclude_seen && history.iter().any(|entry| entry.item == item)))
+        }
+    }
+}
+
 const POPULAR_FILL: usize = 1000;
 
 fn popular_order(popularity: &[f32]) -> Vec<u32> {
@@ -271,8 +292,51 @@ impl Model {
         mut keep: impl FnMut(u32) -> bool,
         scratch: &mut Scratch,
     ) -> Vec<(u32, f32)> {
+        let dense = self.score_into(history, ordered, scratch);
+        let scores = &scratch.item_scores;
+        let mut best = if dense {
+            top_k(0..self.items.len() as u32, |item| scores[item as usize], k, &mut keep)
+        } else {
+            top_k(scratch.touched_items.iter().copied(), |item| scores[item as usize], k, &mut keep)
+        };
+        if best.len() < k {
+            // Below every real score, in popularity order.
+            let floor = best.last().map_or(0.0, |&(_, score)| score.min(0.0)) - 1.0;
+            for (rank, &item) in self.popular_order.iter().enumerate() {
+                if best.len() == k {
+                    break;
+                }
+                if !best.iter().any(|&(chosen, _)| chosen == item) && keep(item) {
+                    best.push((item, floor - rank as f32 * 1e-3));
+                }
+            }
+        }
+        best
+    }
+
+    /// The algorithm's own scores after `history`, unranked and not filled with popular
+    /// items: `(item, score)` for every item it scores (all items for popularity and ALS),
+    /// for blending with another model's scores.
+    pub fn scores(
+        &self,
+        history: &[HistoryItem],
+        ordered: bool,
+        scratch: &mut Scratch,
+    ) -> Vec<(u32, f32)> {
+        if self.score_into(history, ordered, scratch) {
+            let scores = &scratch.item_scores;
+            (0..self.items.len() as u32).map(|item| (item, scores[item as usize])).collect()
+        } else {
+            let scores = &scratch.item_scores;
+            scratch.touched_items.iter().map(|&item| (item, scores[item as usize])).collect()
+        }
+    }
+
+    /// Scores `history` into `scratch`; true when every item has a score (dense), false
+    /// when only `scratch.touched_items` do.
+    fn score_into(&self, history: &[HistoryItem], ordered: bool, scratch: &mut Scratch) -> bool {
         scratch.clear();
-        let dense = match &self.scorer {
+        match &self.scorer {
             Scorer::Popular => {
                 scratch.item_scores.copy_from_slice(&self.popularity);
                 true
@@ -303,26 +367,7 @@ impl Model {
                 }
                 true
             }
-        };
-        let scores = &scratch.item_scores;
-        let mut best = if dense {
-            top_k(0..self.items.len() as u32, |item| scores[item as usize], k, &mut keep)
-        } else {
-            top_k(scratch.touched_items.iter().copied(), |item| scores[item as usize], k, &mut keep)
-        };
-        if best.len() < k {
-            // Below every real score, in popularity order.
-            let floor = best.last().map_or(0.0, |&(_, score)| score.min(0.0)) - 1.0;
-            for (rank, &item) in self.popular_order.iter().enumerate() {
-                if best.len() == k {
-                    break;
-                }
-                if !best.iter().any(|&(chosen, _)| chosen == item) && keep(item) {
-                    best.push((item, floor - rank as f32 * 1e-3));
-                }
-            }
         }
-        best
     }
 
     /// The history item that most supports `item`, where the algorithm can tell.
@@ -361,14 +406,7 @@ impl Model {
         filter: &UserFilter,
     ) -> Option<Vec<Recommendation>> {
         let (history, bought) = self.user_history(user)?;
-        let unavailable: HashSet<u32> =
-            filter.unavailable.iter().filter_map(|name| self.items.get(name)).collect();
-        let excluded = |item: u32| {
-            unavailable.contains(&item)
-                || (filter.exclude_purchased && bought.contains(&item))
-                || (filter.exclude_seen && history.iter().any(|entry| entry.item == item))
-        };
-        let keep = |item: u32| !excluded(item);
+        let keep = filter.for_user(&self.items, &history, &bought);
         let mut scratch = self.scratch();
         let best = self.recommend(&history, false, k, keep, &mut scratch);
         Some(
@@ -485,6 +523,61 @@ impl Model {
             scorer,
         })
     }
+}
+
+impl Recommender for Model {
+    type Scratch = Scratch;
+
+    fn algorithm_name(&self) -> &'static str {
+        self.config.algorithm.name()
+    }
+
+    fn item_vocabulary(&self) -> &Vocabulary {
+        &self.items
+    }
+
+    fn user_vocabulary(&self) -> &Vocabulary {
+        &self.users
+    }
+
+    fn event_weights(&self) -> &Weights {
+        &self.config.weights
+    }
+
+    fn item_popularity(&self) -> &[f32] {
+        &self.popularity
+    }
+
+    fn new_scratch(&self) -> Scratch {
+        self.scratch()
+    }
+
+    fn next_items(
+        &self,
+        history: &[HistoryItem],
+        k: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<(u32, f32)> {
+        self.recommend(history, true, k, |_| true, scratch)
+    }
+
+    fn user_items(&self, user: &str, k: usize, filter: &UserFilter) -> Option<Vec<Recommendation>> {
+        self.recommend_for_user(user, k, filter)
+    }
+}
+
+/// The algorithm a saved model directory holds (`config.algorithm.name` of its
+/// `model.json`), so a caller can choose the loader before loading: models outside this
+/// crate (`crates/sasrec`) write the same header.
+pub fn saved_algorithm(dir: &Path) -> Result<String> {
+    let path = dir.join("model.json");
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| RecommendError::io("reading", &path, e))?;
+    let header: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| RecommendError::ModelFormat { path: path.clone(), reason: e.to_string() })?;
+    header["config"]["algorithm"]["name"].as_str().map(str::to_string).ok_or_else(|| {
+        RecommendError::ModelFormat { path, reason: "no config.algorithm.name".into() }
+    })
 }
 
 const FORMAT_VERSION: u32 = 1;

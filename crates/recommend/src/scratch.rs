@@ -84,9 +84,10 @@ impl Scratch {
     }
 }
 
-/// The `k` best `(index, score)` pairs, best first; ties go to the lower index so results
-/// do not depend on candidate order.
-pub(crate) fn top_k(
+/// The `k` best `(index, score)` pairs among `candidates` for which `keep` is true, best
+/// first; NaN scores are skipped, and ties go to the lower index so results do not depend
+/// on candidate order.
+pub fn top_k(
     candidates: impl Iterator<Item = u32>,
     score: impl Fn(u32) -> f32,
     k: usize,

@@ -249,7 +249,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
     for section in clv_report::clv_sections(&shop).await? {
         report.push_section(section);
     }
-    step(output, "recommendations: item-kNN for shoppers, next-click models on YOOCHOOSE");
+    step(
+        output,
+        "recommendations: item-kNN and SASRec for shoppers, next-click models on YOOCHOOSE",
+    );
     let recommend =
         recommend_report::add_recommend_sections(&mut report, &out.join("lake"), &samples).await?;
     shop_report::add_import_section(
@@ -404,8 +407,10 @@ pub async fn run(args: DemoArgs, output: Output) -> anyhow::Result<()> {
             summary.model.family, summary.model.cv_roc_auc, summary.model.model_dir
         );
         println!(
-            "  recommend Recall@10 {:.3} for shoppers' last quarter, Recall@20 {:.3} on YOOCHOOSE (V-SKNN)",
-            summary.recommend.shop_recall, summary.recommend.yoochoose_recall
+            "  recommend Recall@10 {:.3} for shoppers' last quarter (SASRec {:.3}), Recall@20 {:.3} on YOOCHOOSE (V-SKNN)",
+            summary.recommend.shop_recall,
+            summary.recommend.shop_sasrec_recall,
+            summary.recommend.yoochoose_recall
         );
         let texts = &summary.segment_texts;
         println!(

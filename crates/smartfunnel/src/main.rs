@@ -25,6 +25,7 @@ mod predict_cmd;
 mod predict_report;
 mod progress;
 mod recommend_cmd;
+mod recommend_model;
 mod recommend_report;
 mod segment_report;
 mod segment_texts_report;

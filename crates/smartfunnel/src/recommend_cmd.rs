@@ -11,11 +11,15 @@ use arrow::datatypes::TimestampMicrosecondType;
 use clap::{Args, Subcommand, ValueEnum};
 use lake::Lake;
 use recommend::{
-    Algorithm, Dataset, DatasetBuilder, EventKind, Model, TrainConfig, UserFilter, Weights,
+    Algorithm, Dataset, DatasetBuilder, EventKind, Model, Recommender, TrainConfig, UserFilter,
+    Weights,
 };
+use sasrec::{SasRec, SequenceAlgorithm};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::Output;
+use crate::recommend_model::SavedModel;
 
 #[derive(Debug, Args)]
 pub struct RecommendArgs {
@@ -67,13 +71,32 @@ pub struct TrainArgs {
     data: Option<PathBuf>,
     #[command(flatten)]
     source: DataSource,
-    /// popular, item-knn, user-knn, sknn, vsknn, ease or als.
+    /// popular, item-knn, user-knn, sknn, vsknn, ease, als, hybrid or sasrec.
     #[arg(long)]
     algo: String,
     /// A hyper-parameter, `name=value` (repeat): e.g. `neighbours=200`, `history_decay=0.5`,
     /// `factors=64`. `recommend train --algo X --show-params` lists them.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
+    /// Shorthand for `--param hidden=N` (sasrec's embedding and hidden width).
+    #[arg(long, value_name = "N")]
+    hidden: Option<usize>,
+    /// Shorthand for `--param factors=N` (ALS).
+    #[arg(long, value_name = "N")]
+    factors: Option<usize>,
+    /// Shorthand for `--param epochs=N` (sasrec; with `--tune` the most epochs, the best
+    /// on the validation file is kept).
+    #[arg(long, value_name = "N")]
+    epochs: Option<usize>,
+    /// Shorthand for `--param max_len=N` (sasrec: the latest clicks a prediction sees).
+    #[arg(long, value_name = "N")]
+    max_len: Option<usize>,
+    /// Shorthand for `--param learning_rate=X` (sasrec).
+    #[arg(long, value_name = "X")]
+    lr: Option<f64>,
+    /// Shorthand for `--param seed=N` (ALS, sasrec).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// Print the algorithm's hyper-parameters and their defaults, and exit.
     #[arg(long)]
     show_params: bool,
@@ -263,15 +286,48 @@ fn parse_weights(text: &str, half_life_days: Option<f64>) -> anyhow::Result<Weig
     Ok(weights)
 }
 
+impl TrainArgs {
+    /// `--param`s and the shorthand flags, as `name=value`.
+    fn all_params(&self) -> Vec<String> {
+        let mut params = self.params.clone();
+        let shorthands = [
+            ("hidden", self.hidden.map(|n| n.to_string())),
+            ("factors", self.factors.map(|n| n.to_string())),
+            ("epochs", self.epochs.map(|n| n.to_string())),
+            ("max_len", self.max_len.map(|n| n.to_string())),
+            ("learning_rate", self.lr.map(|x| x.to_string())),
+            ("seed", self.seed.map(|n| n.to_string())),
+        ];
+        for (name, value) in shorthands {
+            if let Some(value) = value {
+                params.push(format!("{name}={value}"));
+            }
+        }
+        params
+    }
+}
+
 /// The algorithm `name` with its defaults overridden by `name=value` parameters.
 fn algorithm_with(name: &str, params: &[String]) -> anyhow::Result<Algorithm> {
     let algorithm = Algorithm::with_defaults(name).with_context(|| {
-        format!("unknown algorithm {name:?}; one of {}", Algorithm::NAMES.join(", "))
+        let mut names = Algorithm::NAMES.to_vec();
+        names.extend_from_slice(SequenceAlgorithm::NAMES);
+        format!("unknown algorithm {name:?}; one of {}", names.join(", "))
     })?;
+    with_params(algorithm, name, params)
+}
+
+/// `defaults` (an algorithm, tagged by `name`) with `name=value` parameters set: each
+/// field of its JSON form is a hyper-parameter.
+fn with_params<T: Serialize + DeserializeOwned>(
+    defaults: T,
+    name: &str,
+    params: &[String],
+) -> anyhow::Result<T> {
     if params.is_empty() {
-        return Ok(algorithm);
+        return Ok(defaults);
     }
-    let mut value = serde_json::to_value(&algorithm)?;
+    let mut value = serde_json::to_value(&defaults)?;
     let object = value.as_object_mut().context("algorithm settings are an object")?;
     for param in params {
         let (key, text) = param
@@ -297,26 +353,17 @@ struct TrainSummary<'a> {
 }
 
 async fn run_train(args: TrainArgs, output: Output) -> anyhow::Result<()> {
-    let algorithm = algorithm_with(&args.algo, &args.params)?;
+    let params = args.all_params();
+    if let Some(algorithm) = SequenceAlgorithm::with_defaults(&args.algo) {
+        let algorithm = with_params(algorithm, &args.algo, &params)?;
+        return run_train_sequence(args, algorithm, !params.is_empty(), output).await;
+    }
+    let algorithm = algorithm_with(&args.algo, &params)?;
     if args.show_params {
         return output.print_json(&algorithm);
     }
-    if args.tune.is_some() && args.source.format == DataFormat::Lake {
-        // The validation data would be read from the same lake as the training data.
-        bail!(
-            "--tune takes a validation file; with --format lake, train with --until and evaluate with --from"
-        );
-    }
-    let weights = parse_weights(&args.weights, args.half_life_days)?;
-    let (train_data, source) = load(args.data.as_deref(), &args.source).await?;
-    let validation = match &args.tune {
-        Some(file) => Some(
-            load(Some(file), &DataSource { from: None, until: None, ..args.source.clone() })
-                .await?,
-        ),
-        None => None,
-    };
-    let (algo, params, k) = (args.algo.clone(), !args.params.is_empty(), args.k);
+    let (weights, (train_data, source), validation) = train_inputs(&args).await?;
+    let (algo, params, k) = (args.algo.clone(), !params.is_empty(), args.k);
     let model = tokio::task::spawn_blocking(move || -> anyhow::Result<Model> {
         let config = TrainConfig { algorithm: algorithm.clone(), weights };
         match validation {
@@ -346,16 +393,7 @@ async fn run_train(args: TrainArgs, output: Output) -> anyhow::Result<()> {
     if output.json {
         return output.print_json(&summary);
     }
-    println!("model        {} ({})", summary.model, model.config.algorithm.name());
-    println!("trained on   {} ({})", model.summary.source, model.summary.fingerprint);
-    println!(
-        "data         {} interactions, {} sessions, {} users, {} items",
-        model.summary.interactions,
-        model.summary.sessions,
-        model.summary.users,
-        model.summary.items
-    );
-    println!("training     {:.2} s", model.summary.train_seconds);
+    print_training_summary(&summary.model, model.config.algorithm.name(), &model.summary);
     println!("settings     {}", serde_json::to_string(&model.config.algorithm)?);
     if let Some(tuning) = &model.tuning {
         let best = tuning.trials.iter().find(|t| t.algorithm == model.config.algorithm);
@@ -372,8 +410,119 @@ async fn run_train(args: TrainArgs, output: Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_model(dir: &Path) -> anyhow::Result<Model> {
-    Model::load(dir).with_context(|| format!("loading the model from {}", dir.display()))
+/// The event weights, the training data and its name, and the validation data and its
+/// name if `--tune` names a file.
+async fn train_inputs(
+    args: &TrainArgs,
+) -> anyhow::Result<(Weights, (Dataset, String), Option<(Dataset, String)>)> {
+    if args.tune.is_some() && args.source.format == DataFormat::Lake {
+        // The validation data would be read from the same lake as the training data.
+        bail!(
+            "--tune takes a validation file; with --format lake, train with --until and evaluate with --from"
+        );
+    }
+    let weights = parse_weights(&args.weights, args.half_life_days)?;
+    let train_data = load(args.data.as_deref(), &args.source).await?;
+    let validation = match &args.tune {
+        Some(file) => Some(
+            load(Some(file), &DataSource { from: None, until: None, ..args.source.clone() })
+                .await?,
+        ),
+        None => None,
+    };
+    Ok((weights, train_data, validation))
+}
+
+#[derive(Debug, Serialize)]
+struct SequenceTrainSummary<'a> {
+    model: String,
+    config: serde_json::Value,
+    summary: &'a recommend::TrainingSummary,
+    training: &'a sasrec::TrainingHistory,
+    tuning: Option<&'a sasrec::Tuning>,
+}
+
+/// `recommend train --algo sasrec`: with `--tune`, the validation file picks the epoch
+/// (and, without explicit hyper-parameters, the setting of `sasrec::grid`).
+async fn run_train_sequence(
+    args: TrainArgs,
+    algorithm: SequenceAlgorithm,
+    explicit_params: bool,
+    output: Output,
+) -> anyhow::Result<()> {
+    if args.show_params {
+        return output.print_json(&algorithm);
+    }
+    let SequenceAlgorithm::Sasrec(config) = algorithm;
+    let (weights, (train_data, source), validation) = train_inputs(&args).await?;
+    let k = args.k;
+    let model = tokio::task::spawn_blocking(move || -> anyhow::Result<SasRec> {
+        Ok(match &validation {
+            Some((data, name)) => {
+                let validation = sasrec::Validation { data, name, k };
+                if explicit_params {
+                    sasrec::train(&train_data, &config, weights, Some(validation), &source)?
+                } else {
+                    let settings = sasrec::grid();
+                    let session_weights = sasrec::SESSION_WEIGHTS;
+                    sasrec::tune(
+                        &train_data,
+                        &settings,
+                        session_weights,
+                        weights,
+                        validation,
+                        &source,
+                    )?
+                }
+            }
+            None => sasrec::train(&train_data, &config, weights, None, &source)?,
+        })
+    })
+    .await??;
+    model.save(&args.out).with_context(|| format!("saving the model to {}", args.out.display()))?;
+    let summary = SequenceTrainSummary {
+        model: args.out.display().to_string(),
+        config: serde_json::json!({ "algorithm": model.algorithm, "weights": weights }),
+        summary: &model.summary,
+        training: &model.training,
+        tuning: model.tuning.as_ref(),
+    };
+    if output.json {
+        return output.print_json(&summary);
+    }
+    print_training_summary(&summary.model, model.algorithm.name(), &model.summary);
+    println!("settings     {}", serde_json::to_string(&model.algorithm)?);
+    let best = &model.training.epochs[model.training.best_epoch];
+    match (&model.training.validation, best.validation_recall, best.validation_mrr) {
+        (Some(validation), Some(recall), Some(mrr)) => println!(
+            "epochs       {} run, epoch {} kept: Recall@{k} {recall:.4}, MRR@{k} {mrr:.4} on {validation}",
+            model.training.epochs.len(),
+            model.training.best_epoch + 1,
+        ),
+        _ => println!(
+            "epochs       {} run, the last kept (loss {:.4})",
+            model.training.epochs.len(),
+            best.loss
+        ),
+    }
+    if let Some(tuning) = &model.tuning {
+        println!("tuned on     {} ({} settings)", tuning.validation, tuning.trials.len());
+    }
+    Ok(())
+}
+
+fn print_training_summary(model: &str, algorithm: &str, summary: &recommend::TrainingSummary) {
+    println!("model        {model} ({algorithm})");
+    println!("trained on   {} ({})", summary.source, summary.fingerprint);
+    println!(
+        "data         {} interactions, {} sessions, {} users, {} items",
+        summary.interactions, summary.sessions, summary.users, summary.items
+    );
+    println!("training     {:.2} s", summary.train_seconds);
+}
+
+fn load_model(dir: &Path) -> anyhow::Result<SavedModel> {
+    SavedModel::load(dir)
 }
 
 /// An id as JSON: a number where every id of its kind is a plain integer, as in the input.
@@ -393,7 +542,7 @@ async fn run_next(args: NextArgs, output: Output) -> anyhow::Result<()> {
         (model, sessions, predictions)
     })
     .await?;
-    let numeric_items = model.items.all_numeric();
+    let numeric_items = model.item_vocabulary().all_numeric();
     let numeric_sessions = sessions.sessions.iter().all(|s| recommend::is_plain_integer(&s.id));
     let file = std::fs::File::create(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -402,7 +551,7 @@ async fn run_next(args: NextArgs, output: Output) -> anyhow::Result<()> {
         let line = serde_json::json!({
             "session_id": id_value(&sessions.sessions[prediction.session].id, numeric_sessions),
             "position": prediction.position,
-            "items": prediction.items.iter().map(|&i| id_value(model.items.name(i), numeric_items)).collect::<Vec<_>>(),
+            "items": prediction.items.iter().map(|&i| id_value(model.item_vocabulary().name(i), numeric_items)).collect::<Vec<_>>(),
         });
         serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;
@@ -459,7 +608,7 @@ async fn run_evaluate(args: EvaluateArgs, output: Output) -> anyhow::Result<()> 
         });
         EvaluateSummary {
             model: String::new(),
-            algorithm: model.config.algorithm.name().to_string(),
+            algorithm: model.algorithm_name().to_string(),
             test: name,
             protocol: format!("{protocol:?}").to_lowercase(),
             metrics,
@@ -517,12 +666,12 @@ fn run_user(args: UserArgs, output: Output) -> anyhow::Result<()> {
         unavailable,
     };
     let list = model
-        .recommend_for_user(&args.user, args.k, &filter)
+        .user_items(&args.user, args.k, &filter)
         .with_context(|| format!("user {:?} is not in the model's training data", args.user))?;
     if output.json {
         return output.print_json(&serde_json::json!({ "user": args.user, "items": list }));
     }
-    println!("top {} for user {} ({})", args.k, args.user, model.config.algorithm.name());
+    println!("top {} for user {} ({})", args.k, args.user, model.algorithm_name());
     for (rank, recommendation) in list.iter().enumerate() {
         let because = recommendation
             .because

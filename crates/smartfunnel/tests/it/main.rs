@@ -291,6 +291,10 @@ fn demo_writes_a_report_with_every_section() {
     assert!(texts["texts"].as_u64().unwrap() >= 2, "{texts}");
     assert_eq!((texts["generated"].as_u64(), texts["rejected"].as_u64()), (Some(0), Some(0)));
     assert!(html.contains("written by"));
+    // SASRec trained on the shop and was evaluated per shopper beside item-kNN.
+    let sasrec = summary["recommend"]["shop_sasrec_recall"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&sasrec), "{sasrec}");
+    assert!(html.contains("<td>sasrec</td>"), "the shop's table lacks sasrec");
 }
 
 /// A generated two-week shop in a fresh lake.

@@ -108,6 +108,104 @@ fn tuning_records_its_trials_on_the_validation_file() {
     assert!(trained["tuning"]["validation"].as_str().unwrap().ends_with("valid-head.txt"));
 }
 
+/// The first `lines` clicks of a YOOCHOOSE split, written into `dir`.
+fn yoochoose_head(dir: &std::path::Path, split: &str, lines: usize) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(yoochoose(split)).unwrap();
+    let file = dir.join(format!("{split}-head.txt"));
+    std::fs::write(&file, text.lines().take(lines + 1).collect::<Vec<_>>().join("\n") + "\n")
+        .unwrap();
+    file
+}
+
+#[test]
+fn sasrec_trains_chooses_its_epoch_on_validation_and_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("sasrec");
+    // Small slices and a small network keep this debug-mode test to seconds.
+    let train = yoochoose_head(dir.path(), "train_tr", 4_000);
+    let valid = yoochoose_head(dir.path(), "train_valid", 1_000);
+    let trained = json(&[
+        "recommend",
+        "train",
+        "--data",
+        path(&train),
+        "--format",
+        "yoochoose",
+        "--algo",
+        "sasrec",
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--max-len",
+        "10",
+        "--param",
+        "blocks=1",
+        "--tune",
+        path(&valid),
+        "--out",
+        path(&model),
+        "--json",
+    ]);
+    assert_eq!(trained["config"]["algorithm"]["name"], "sasrec");
+    assert_eq!(trained["config"]["algorithm"]["hidden"], 16);
+    assert_eq!(trained["summary"]["interactions"], 4_000);
+    let epochs = trained["training"]["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 2);
+    let best = &epochs[trained["training"]["best_epoch"].as_u64().unwrap() as usize];
+    // The hyper-parameters and the training record are saved with the model.
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap()).unwrap();
+    assert_eq!(saved["config"]["algorithm"]["max_len"], 10);
+    assert_eq!(saved["training"]["validation"], path(&valid));
+
+    let evaluation = json(&[
+        "recommend",
+        "evaluate",
+        "--model",
+        path(&model),
+        "--test",
+        path(&valid),
+        "--format",
+        "yoochoose",
+        "--k",
+        "20",
+        "--latency-queries",
+        "20",
+        "--json",
+    ]);
+    assert_eq!(evaluation["algorithm"], "sasrec");
+    // The kept epoch's validation recall is what `evaluate` measures on the same file.
+    assert_eq!(evaluation["metrics"]["recall"], best["validation_recall"]);
+    // 1,000 clicks in 263 sessions: 737 next clicks, of which 242 are on items the first
+    // 4,000 training clicks never show.
+    assert_eq!(evaluation["metrics"]["predictions"], 495);
+    assert_eq!(evaluation["skipped_unknown_targets"], 242);
+    assert_eq!(evaluation["latency"]["queries"], 20);
+
+    let predictions = dir.path().join("preds.jsonl");
+    let summary = json(&[
+        "recommend",
+        "next",
+        "--model",
+        path(&model),
+        "--sessions",
+        path(&valid),
+        "--format",
+        "yoochoose",
+        "--k",
+        "3",
+        "--out",
+        path(&predictions),
+        "--json",
+    ]);
+    assert_eq!(summary["predictions"], 1_000);
+    let session = std::fs::read_to_string(model.join("base/users.txt")).unwrap();
+    let user = session.lines().next().unwrap();
+    let list = json(&["recommend", "user", "--model", path(&model), "--user", user, "--json"]);
+    assert_eq!(list["items"].as_array().unwrap().len(), 10);
+}
+
 #[test]
 fn user_recommendations_from_a_lake_with_explanations() {
     let dir = tempfile::tempdir().unwrap();
@@ -187,6 +285,24 @@ fn recommend_input_errors_are_clear() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no hyper-parameter \"neighbors\""), "{stderr}");
+    // ALS's width is `factors`; SASRec's is `hidden`.
+    let out = smartfunnel(&[
+        "recommend",
+        "train",
+        "--data",
+        &yoochoose("train_tr"),
+        "--format",
+        "yoochoose",
+        "--algo",
+        "sasrec",
+        "--factors",
+        "8",
+        "--out",
+        path(&dir.path().join("m")),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sasrec has no hyper-parameter \"factors\""), "{stderr}");
     // Tuning on the lake would validate on the training data itself.
     let out = smartfunnel(&[
         "recommend",

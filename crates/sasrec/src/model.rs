@@ -77,7 +77,7 @@ impl SasRecConfig {
     fn check(&self) -> Result<()> {
         let problem = if self.hidden == 0 || self.blocks == 0 || self.max_len == 0 {
             "hidden, blocks and max_len must be at least 1"
-        } else if self.heads == 0 || self.hidden % self.heads != 0 {
+        } else if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
             "heads must divide hidden"
         } else if !(0.0..1.0).contains(&self.dropout) {
             "dropout must be in [0, 1)"
@@ -201,6 +201,9 @@ impl std::fmt::Debug for SasRec {
     }
 }
 
+/// Validation Recall@k and MRR@k, compared in that order.
+type Score = (f64, f64);
+
 /// Trains SASRec on `data`. With `validation`, the epoch with the best validation
 /// Recall@k (ties: MRR@k) is kept and training stops `patience` epochs after it;
 /// without, all `epochs` run and the last is kept.
@@ -249,7 +252,8 @@ pub fn train(
     )?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
     let mut dropout = Dropout::new(config.dropout, rng.next_u64());
-    let mut best: Option<((f64, f64), Vec<(String, Tensor)>)> = None;
+    // The best epoch's validation (Recall@k, MRR@k) and its weights.
+    let mut best: Option<(Score, Vec<(String, Tensor)>)> = None;
     for epoch in 0..config.epochs {
         let epoch_started = Instant::now();
         let (mut loss_sum, mut targets) = (0.0f64, 0usize);

@@ -918,22 +918,6 @@ struct Chain {
     position: u8,
 }
 
-impl Chain {
-    fn started(row: u32, ts: i64) -> Self {
-        let mut rows = [u32::MAX; funnel::MAX_CONDITIONS];
-        rows[0] = row;
-        Self { start: ts, last: ts, rows, done: 1, position: 1 }
-    }
-
-    fn extended(mut self, step: usize, row: u32, ts: i64) -> Self {
-        self.rows[step] = row;
-        self.done |= 1 << step;
-        self.position = step as u8 + 1;
-        self.last = ts;
-        self
-    }
-}
-
 /// Splits the rows into units (user, or user and session) with their rows in time
 /// order, and evaluates the units in parallel.
 fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
@@ -1129,7 +1113,7 @@ fn best_chain_ordered(
     // entries by (time, step), so that of two rows at the same time the earlier step
     // counts first; strict funnels go row by row, and a row meeting no step is an entry
     // too, since it breaks chains.
-    let Scratch { entries, slots, moved } = scratch;
+    let Scratch { entries, slots, moved, links } = scratch;
     entries.clear();
     for &row in stream {
         let index = row as usize;
@@ -1155,7 +1139,8 @@ fn best_chain_ordered(
     slots.resize(steps + 1, None);
     moved.clear();
     moved.resize(steps + 1, None);
-    let mut best: Option<Chain> = None;
+    links.clear();
+    let mut best: Option<ChainHead> = None;
     let mut started = false;
     for (position, &(ts, step, row)) in entries.iter().enumerate() {
         let step = usize::from(step);
@@ -1166,26 +1151,27 @@ fn best_chain_ordered(
                 None
             } else {
                 started = true;
-                Some(Chain::started(row, ts))
+                Some(ChainHead::started(links, row, ts))
             }
         } else {
-            predecessor(query, slots, step, ts).map(|chain| chain.extended(step, row, ts))
+            predecessor(query, slots, step, ts).map(|chain| chain.extended(links, step, row, ts))
         };
         if let Some(candidate) = candidate {
             slots[step + 1] = Some(candidate);
-            moved[step + 1] = Some(candidate);
+            if strict {
+                moved[step + 1] = Some(candidate);
+            }
             if best.is_none_or(|current| candidate.position > current.position) {
                 best = Some(candidate);
             }
         }
-        let row_ends = entries.get(position + 1).is_none_or(|next| next.2 != row);
-        if strict && row_ends {
+        if strict && entries.get(position + 1).is_none_or(|next| next.2 != row) {
             // Only the chains this row moved survive it.
             std::mem::swap(slots, moved);
             moved.fill(None);
         }
     }
-    best
+    best.map(|head| head.chain(links))
 }
 
 /// Buffers reused from one unit to the next on each worker thread.
@@ -1194,24 +1180,77 @@ struct Scratch {
     /// `(time, step, row)` entries of one stream.
     entries: Vec<(i64, u8, u32)>,
     /// Per level, the chain most recently moved there.
-    slots: Vec<Option<Chain>>,
+    slots: Vec<Option<ChainHead>>,
     /// Strict funnels: the chains the current row moved.
-    moved: Vec<Option<Chain>>,
+    moved: Vec<Option<ChainHead>>,
+    /// The links of every chain of one stream.
+    links: Vec<ChainLink>,
 }
 
 /// The step of an entry for a row that meets no step.
 const NO_STEP: u8 = u8::MAX;
+
+/// A chain while the stream is scanned: what deciding needs, with its rows kept as
+/// links back to the chain it extended. Extending one costs a 12-byte push instead
+/// of copying a [`Chain`] with a row slot for every possible step.
+#[derive(Clone, Copy, Debug)]
+struct ChainHead {
+    start: i64,
+    last: i64,
+    done: u32,
+    position: u8,
+    /// The link of the latest step, in [`Scratch::links`].
+    link: u32,
+}
+
+/// A step of a chain: the row that made it and the link of the step before.
+#[derive(Clone, Copy, Debug)]
+struct ChainLink {
+    row: u32,
+    step: u8,
+    previous: u32,
+}
+
+impl ChainHead {
+    fn started(links: &mut Vec<ChainLink>, row: u32, ts: i64) -> Self {
+        links.push(ChainLink { row, step: 0, previous: u32::MAX });
+        Self { start: ts, last: ts, done: 1, position: 1, link: links.len() as u32 - 1 }
+    }
+
+    fn extended(self, links: &mut Vec<ChainLink>, step: usize, row: u32, ts: i64) -> Self {
+        links.push(ChainLink { row, step: step as u8, previous: self.link });
+        Self {
+            start: self.start,
+            last: ts,
+            done: self.done | 1 << step,
+            position: step as u8 + 1,
+            link: links.len() as u32 - 1,
+        }
+    }
+
+    /// The chain with its row per step, following the links back.
+    fn chain(self, links: &[ChainLink]) -> Chain {
+        let mut rows = [u32::MAX; funnel::MAX_CONDITIONS];
+        let mut link = self.link;
+        while link != u32::MAX {
+            let ChainLink { row, step, previous } = links[link as usize];
+            rows[usize::from(step)] = row;
+            link = previous;
+        }
+        Chain { start: self.start, last: self.last, rows, done: self.done, position: self.position }
+    }
+}
 
 /// The chain a row meeting `step` (> 0) extends: among the chains whose next step is
 /// `step`, or that may skip optional steps up to it, the one that started last and
 /// whose windows still allow `ts`.
 fn predecessor(
     query: &FunnelQuery,
-    slots: &[Option<Chain>],
+    slots: &[Option<ChainHead>],
     step: usize,
     ts: i64,
-) -> Option<Chain> {
-    let mut chosen: Option<Chain> = None;
+) -> Option<ChainHead> {
+    let mut chosen: Option<ChainHead> = None;
     let mut position = step;
     loop {
         if let Some(chain) = slots[position] {

@@ -535,13 +535,52 @@ struct Rows {
 /// probability of about n²/2¹²⁹ (below 10⁻²⁴ for 100 million users).
 #[derive(Default)]
 struct Interner {
-    ids: datafusion::common::HashMap<u128, u32>,
+    ids: std::collections::HashMap<u128, u32, KeyIsHash>,
     names: Vec<String>,
     /// The key of each name, so that merging interners does not hash again.
     keys: Vec<u128>,
 }
 
+/// Hashes a key that is itself a good hash (xxh3) by taking its low 64 bits.
+#[derive(Clone, Copy, Default)]
+struct KeyIsHash;
+
+impl std::hash::BuildHasher for KeyIsHash {
+    type Hasher = KeyIsHashHasher;
+
+    fn build_hasher(&self) -> KeyIsHashHasher {
+        KeyIsHashHasher(0)
+    }
+}
+
+struct KeyIsHashHasher(u64);
+
+impl std::hash::Hasher for KeyIsHashHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is used (the keys are u128); this keeps any other key correct.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 impl Interner {
+    fn with_capacity(names: usize) -> Self {
+        Self {
+            ids: std::collections::HashMap::with_capacity_and_hasher(names, KeyIsHash),
+            names: Vec::with_capacity(names),
+            keys: Vec::with_capacity(names),
+        }
+    }
+
     fn id(&mut self, name: &str) -> u32 {
         let key = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
         let next = self.names.len() as u32;
@@ -683,6 +722,57 @@ impl<'a> EventMatcher<'a> {
     }
 }
 
+/// Disjoint mutable windows of the merged columns (unused columns are empty).
+struct MergedColumns<'a> {
+    user: &'a mut [u32],
+    session: &'a mut [u32],
+    ts: &'a mut [i64],
+    steps: &'a mut [u32],
+    exclusions: &'a mut [u32],
+    hold: &'a mut [u64],
+    breakdown: &'a mut [u32],
+}
+
+impl<'a> MergedColumns<'a> {
+    fn of(rows: &'a mut Rows) -> Self {
+        Self {
+            user: &mut rows.user,
+            session: &mut rows.session,
+            ts: &mut rows.ts,
+            steps: &mut rows.steps,
+            exclusions: &mut rows.exclusions,
+            hold: &mut rows.hold,
+            breakdown: &mut rows.breakdown,
+        }
+    }
+
+    /// The first `rows` rows and the rest.
+    fn split_at(self, rows: usize) -> (Self, Self) {
+        fn cut<T>(column: &mut [T], rows: usize) -> (&mut [T], &mut [T]) {
+            if column.is_empty() { (&mut [], &mut []) } else { column.split_at_mut(rows) }
+        }
+        let (user, user_rest) = cut(self.user, rows);
+        let (session, session_rest) = cut(self.session, rows);
+        let (ts, ts_rest) = cut(self.ts, rows);
+        let (steps, steps_rest) = cut(self.steps, rows);
+        let (exclusions, exclusions_rest) = cut(self.exclusions, rows);
+        let (hold, hold_rest) = cut(self.hold, rows);
+        let (breakdown, breakdown_rest) = cut(self.breakdown, rows);
+        (
+            Self { user, session, ts, steps, exclusions, hold, breakdown },
+            Self {
+                user: user_rest,
+                session: session_rest,
+                ts: ts_rest,
+                steps: steps_rest,
+                exclusions: exclusions_rest,
+                hold: hold_rest,
+                breakdown: breakdown_rest,
+            },
+        )
+    }
+}
+
 impl Rows {
     /// Reads the query's batches one at a time, so that only the compact columns stay.
     async fn read(
@@ -691,7 +781,9 @@ impl Rows {
         expected_rows: usize,
     ) -> Result<PartialRows> {
         use futures::StreamExt as _;
-        let mut users = Interner::default();
+        // A user has tens of events in a typical shop; reserving for that many users
+        // spares most of the table's regrowth.
+        let mut users = Interner::with_capacity(expected_rows / 32);
         let mut sessions = Interner::default();
         let mut breakdowns = Interner::default();
         let mut rows = Rows {
@@ -806,7 +898,10 @@ impl Rows {
             has(|rows| rows.hold.len()),
             has(|rows| rows.breakdown.len()),
         );
-        let mut users = Interner::default();
+        // Most users are in every part: the largest part's count is a good start.
+        let mut users = Interner::with_capacity(
+            parts.iter().map(|part| part.users.names.len()).max().unwrap_or(0),
+        );
         let mut sessions = Interner::default();
         let mut breakdowns = Interner::default();
         let mut moving = Vec::with_capacity(parts.len());
@@ -816,14 +911,15 @@ impl Rows {
             let breakdown_ids = breakdowns.absorb(part.breakdowns);
             moving.push((part.rows, user_ids, session_ids, breakdown_ids));
         }
-        let mut next = vec![0usize; users.names.len() + 1];
+        let user_count = users.names.len();
+        let mut starts = vec![0usize; user_count + 1];
         for (rows, user_ids, _, _) in &moving {
             for user in &rows.user {
-                next[user_ids[*user as usize] as usize + 1] += 1;
+                starts[user_ids[*user as usize] as usize + 1] += 1;
             }
         }
-        for user in 0..users.names.len() {
-            next[user + 1] += next[user];
+        for user in 0..user_count {
+            starts[user + 1] += starts[user];
         }
         let column = |used: bool| if used { total } else { 0 };
         let mut merged = Rows {
@@ -838,28 +934,57 @@ impl Rows {
             session_names: Vec::new(),
             breakdown_names: Vec::new(),
         };
-        for (rows, user_ids, session_ids, breakdown_ids) in moving {
-            for row in 0..rows.len() {
-                let user = user_ids[rows.user[row] as usize];
-                let to = next[user as usize];
-                next[user as usize] += 1;
-                merged.user[to] = user;
-                merged.ts[to] = rows.ts[row];
-                merged.steps[to] = rows.steps[row];
-                if has_session {
-                    merged.session[to] = session_ids[rows.session[row] as usize];
-                }
-                if has_exclusions {
-                    merged.exclusions[to] = rows.exclusions[row];
-                }
-                if has_hold {
-                    merged.hold[to] = rows.hold[row];
-                }
-                if has_breakdown {
-                    merged.breakdown[to] = breakdown_ids[rows.breakdown[row] as usize];
+        // The users are cut into ranges of about equal rows, one per worker; each worker
+        // reads every part but writes only its range, so the workers never share a
+        // destination (and the kernel's zeroing of fresh pages is shared out too).
+        let workers = rayon::current_num_threads().clamp(1, 64);
+        let mut cuts = vec![0usize];
+        for worker in 1..workers {
+            let target = total * worker / workers;
+            let cut = starts.partition_point(|start| *start < target).min(user_count);
+            cuts.push(cut.max(*cuts.last().expect("not empty")));
+        }
+        cuts.push(user_count);
+        let mut ranges = Vec::with_capacity(workers);
+        let mut rest = MergedColumns::of(&mut merged);
+        for window in cuts.windows(2) {
+            let (first, end) = (window[0], window[1]);
+            let (head, tail) = rest.split_at(starts[end] - starts[first]);
+            ranges.push((first..end, head));
+            rest = tail;
+        }
+        use rayon::prelude::*;
+        ranges.into_par_iter().for_each(|(users_here, out)| {
+            let base = starts[users_here.start];
+            let mut next: Vec<usize> =
+                starts[users_here.clone()].iter().map(|s| s - base).collect();
+            for (rows, user_ids, session_ids, breakdown_ids) in &moving {
+                for row in 0..rows.len() {
+                    let user = user_ids[rows.user[row] as usize] as usize;
+                    if !users_here.contains(&user) {
+                        continue;
+                    }
+                    let to = next[user - users_here.start];
+                    next[user - users_here.start] += 1;
+                    out.user[to] = user as u32;
+                    out.ts[to] = rows.ts[row];
+                    out.steps[to] = rows.steps[row];
+                    if let Some(session) = out.session.get_mut(to) {
+                        *session = session_ids[rows.session[row] as usize];
+                    }
+                    if let Some(exclusions) = out.exclusions.get_mut(to) {
+                        *exclusions = rows.exclusions[row];
+                    }
+                    if let Some(hold) = out.hold.get_mut(to) {
+                        *hold = rows.hold[row];
+                    }
+                    if let Some(breakdown) = out.breakdown.get_mut(to) {
+                        *breakdown = breakdown_ids[rows.breakdown[row] as usize];
+                    }
                 }
             }
-        }
+        });
+        drop(moving);
         if sessions.names.is_empty() {
             // Counting users: every unit has the empty session.
             sessions.id("");

@@ -107,7 +107,16 @@ impl Encoder {
         let config_text = fs::read_to_string(&config_path).map_err(io_error(&config_path))?;
         let config: Config = serde_json::from_str(&config_text)
             .map_err(|source| TextError::Json { path: config_path.clone(), source })?;
-        let tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|error| {
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|error| {
+            TextError::Tokenizer(format!("{}: {error}", tokenizer_path.display()))
+        })?;
+        // Batches are padded here, each to its own longest text, and pads are masked;
+        // a tokenizer.json that pads every text to a fixed length (all-MiniLM-L6-v2's
+        // pads to 128) would make pads look like words and every batch full length.
+        // Truncation is ours too (`max_tokens`, keeping the closing token).
+        let pad_id = tokenizer.get_padding().map(|p| p.pad_id).unwrap_or(0);
+        tokenizer.with_padding(None);
+        tokenizer.with_truncation(None).map_err(|error| {
             TextError::Tokenizer(format!("{}: {error}", tokenizer_path.display()))
         })?;
         let weights = fs::read(&weights_path).map_err(io_error(&weights_path))?;
@@ -122,10 +131,11 @@ impl Encoder {
             Some(prefix) => prefix.clone(),
             None => read_settings(dir)?.prefix,
         };
-        let pad_id = tokenizer.get_padding().map(|p| p.pad_id).unwrap_or(0);
         let cache = match &options.cache_dir {
             Some(cache_dir) => {
-                let name = format!("{fingerprint:016x}-{}.embcache", options.max_tokens);
+                // "p": files written since pads are masked whatever tokenizer.json says;
+                // older files may hold vectors that averaged fixed padding in.
+                let name = format!("{fingerprint:016x}-{}p.embcache", options.max_tokens);
                 Some(EmbeddingCache::open(cache_dir.join(name), config.hidden_size)?)
             }
             None => None,

@@ -152,3 +152,43 @@ fn topics_of_real_reviews_follow_their_categories() {
         assert_eq!(topic.keywords[0].0, theme, "{category}: {:?}", topic.keywords);
     }
 }
+
+#[test]
+fn a_tokenizer_that_pads_to_a_fixed_length_gives_the_same_embeddings() {
+    // all-MiniLM-L6-v2's tokenizer.json pads every text to 128 tokens. The encoder
+    // pads batches itself and masks the pads, so such a file must change nothing.
+    let root = text::default_models_root();
+    let model = KnownModel::MultilingualE5Small;
+    text::fetch(model, &root, &mut |line| eprintln!("{line}")).unwrap();
+    let original = model.dir(&root);
+    let padded = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&original).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "tokenizer.json" {
+            std::os::unix::fs::symlink(entry.path(), padded.path().join(entry.file_name()))
+                .unwrap();
+        }
+    }
+    let mut tokenizer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(original.join("tokenizer.json")).unwrap())
+            .unwrap();
+    tokenizer["padding"] = serde_json::json!({
+        "strategy": {"Fixed": 128}, "direction": "Right", "pad_to_multiple_of": null,
+        "pad_id": 1, "pad_type_id": 0, "pad_token": "<pad>"
+    });
+    tokenizer["truncation"] = serde_json::json!({"max_length": 128, "strategy": "LongestFirst", "stride": 0, "direction": "Right"});
+    std::fs::write(padded.path().join("tokenizer.json"), tokenizer.to_string()).unwrap();
+
+    let texts = ["fast delivery", "物流很快，但是包装破了", "the strap broke after a week of use"];
+    let mut fixed = Encoder::load(padded.path(), EncoderOptions::default()).unwrap();
+    let ours = encoder().lock().unwrap().embed(&texts).unwrap();
+    assert_eq!(
+        fixed.token_ids(texts[0]).unwrap(),
+        encoder().lock().unwrap().token_ids(texts[0]).unwrap()
+    );
+    let theirs = fixed.embed(&texts).unwrap();
+    for (a, b) in ours.rows().zip(theirs.rows()) {
+        let difference = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(difference < 1e-4, "embeddings differ by {difference}");
+    }
+}

@@ -137,6 +137,9 @@ pub fn train_item_knn(data: &TrainingData, config: &ItemKnnConfig) -> Result<Ite
             (0..items).map(|item| by_item.row(item).1.iter().map(|v| v * v).sum()).collect();
         (by_item, norms)
     };
+    // `‖other‖^(1−α)` once per item, not once per co-occurring pair (a `powf` per pair
+    // was most of the training time on 10M interactions).
+    let other_norms: Vec<f32> = norms.iter().map(|norm| norm.powf(1.0 - config.alpha)).collect();
     let rows: Vec<Vec<(u32, f32)>> = (0..items)
         .into_par_iter()
         .map_init(
@@ -163,8 +166,7 @@ pub fn train_item_knn(data: &TrainingData, config: &ItemKnnConfig) -> Result<Ite
                 let norm = norms[item].powf(config.alpha);
                 let similarities = scratch.touched_items.iter().map(|&other| {
                     let together = scratch.item_scores[other as usize];
-                    let denominator =
-                        norm * norms[other as usize].powf(1.0 - config.alpha) + config.shrink;
+                    let denominator = norm * other_norms[other as usize] + config.shrink;
                     (other, if denominator > 0.0 { together / denominator } else { 0.0 })
                 });
                 let row = strongest(similarities, config.neighbours);

@@ -516,7 +516,11 @@ pub async fn run(
 
 /// The rows read, column by column, with strings interned.
 struct Rows {
+    /// Per row, as read by one partition; empty once merged (see `user_starts`).
     user: Vec<u32>,
+    /// Once merged, user `u`'s rows are `user_starts[u]..user_starts[u + 1]` (a row's
+    /// user column would cost 4 bytes a row for what the boundaries already say).
+    user_starts: Vec<usize>,
     session: Vec<u32>,
     ts: Vec<i64>,
     steps: Vec<u32>,
@@ -724,7 +728,6 @@ impl<'a> EventMatcher<'a> {
 
 /// Disjoint mutable windows of the merged columns (unused columns are empty).
 struct MergedColumns<'a> {
-    user: &'a mut [u32],
     session: &'a mut [u32],
     ts: &'a mut [i64],
     steps: &'a mut [u32],
@@ -736,7 +739,6 @@ struct MergedColumns<'a> {
 impl<'a> MergedColumns<'a> {
     fn of(rows: &'a mut Rows) -> Self {
         Self {
-            user: &mut rows.user,
             session: &mut rows.session,
             ts: &mut rows.ts,
             steps: &mut rows.steps,
@@ -751,7 +753,6 @@ impl<'a> MergedColumns<'a> {
         fn cut<T>(column: &mut [T], rows: usize) -> (&mut [T], &mut [T]) {
             if column.is_empty() { (&mut [], &mut []) } else { column.split_at_mut(rows) }
         }
-        let (user, user_rest) = cut(self.user, rows);
         let (session, session_rest) = cut(self.session, rows);
         let (ts, ts_rest) = cut(self.ts, rows);
         let (steps, steps_rest) = cut(self.steps, rows);
@@ -759,9 +760,8 @@ impl<'a> MergedColumns<'a> {
         let (hold, hold_rest) = cut(self.hold, rows);
         let (breakdown, breakdown_rest) = cut(self.breakdown, rows);
         (
-            Self { user, session, ts, steps, exclusions, hold, breakdown },
+            Self { session, ts, steps, exclusions, hold, breakdown },
             Self {
-                user: user_rest,
                 session: session_rest,
                 ts: ts_rest,
                 steps: steps_rest,
@@ -788,6 +788,7 @@ impl Rows {
         let mut breakdowns = Interner::default();
         let mut rows = Rows {
             user: Vec::new(),
+            user_starts: Vec::new(),
             session: Vec::new(),
             ts: Vec::new(),
             steps: Vec::new(),
@@ -923,7 +924,8 @@ impl Rows {
         }
         let column = |used: bool| if used { total } else { 0 };
         let mut merged = Rows {
-            user: vec![0; total],
+            user: Vec::new(),
+            user_starts: Vec::new(),
             session: vec![0; column(has_session)],
             ts: vec![0; total],
             steps: vec![0; total],
@@ -966,7 +968,6 @@ impl Rows {
                     }
                     let to = next[user - users_here.start];
                     next[user - users_here.start] += 1;
-                    out.user[to] = user as u32;
                     out.ts[to] = rows.ts[row];
                     out.steps[to] = rows.steps[row];
                     if let Some(session) = out.session.get_mut(to) {
@@ -989,6 +990,7 @@ impl Rows {
             // Counting users: every unit has the empty session.
             sessions.id("");
         }
+        merged.user_starts = starts;
         merged.user_names = users.names;
         merged.session_names = sessions.names;
         merged.breakdown_names = breakdowns.names;
@@ -1027,7 +1029,31 @@ struct Outcome {
     level: u8,
     excluded: bool,
     /// The chain behind the level: for each step the row that made it.
-    chain: Option<Chain>,
+    chain: Option<KeptChain>,
+}
+
+/// What the summary reads of a unit's best chain, with a row slot per step of this
+/// funnel: a [`Chain`] has one for every possible step (about 150 bytes), and there is
+/// an outcome per user.
+#[derive(Clone, Debug)]
+struct KeptChain {
+    start: i64,
+    last: i64,
+    /// Bit `j`: step `j` was done (not skipped).
+    done: u32,
+    /// Row index per step, `u32::MAX` where the step was not done.
+    rows: Box<[u32]>,
+}
+
+impl KeptChain {
+    fn of(chain: &Chain, steps: usize) -> Self {
+        KeptChain {
+            start: chain.start,
+            last: chain.last,
+            done: chain.done,
+            rows: chain.rows[..steps].into(),
+        }
+    }
 }
 
 /// One attempt through the funnel: the rows that made each step.
@@ -1047,33 +1073,49 @@ struct Chain {
 /// order, and evaluates the units in parallel.
 fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
     use rayon::prelude::*;
-    // Dense unit ids: users are interned already; sessions need a (user, session) map.
-    let (row_unit, unit_keys): (std::borrow::Cow<'_, [u32]>, Vec<(u32, u32)>) = match query.count_by
-    {
-        CountBy::Users | CountBy::Totals => (
-            std::borrow::Cow::Borrowed(&rows.user),
-            (0..rows.user_names.len() as u32).map(|user| (user, 0)).collect(),
-        ),
-        CountBy::Sessions => {
-            let mut ids: datafusion::common::HashMap<(u32, u32), u32> = Default::default();
-            let mut keys = Vec::new();
-            let units = (0..rows.len())
-                .map(|row| {
-                    let key = (rows.user[row], rows.session[row]);
-                    *ids.entry(key).or_insert_with(|| {
-                        keys.push(key);
-                        keys.len() as u32 - 1
-                    })
-                })
-                .collect();
-            (std::borrow::Cow::Owned(units), keys)
+    let users = rows.user_starts.len().saturating_sub(1);
+    let user_rows = |user: usize| rows.user_starts[user]..rows.user_starts[user + 1];
+    let evaluate_in_time_order =
+        |unit_rows: &mut [u32], user: u32, session: u32, scratch: &mut Scratch| {
+            if !unit_rows.is_sorted_by_key(|row| rows.ts[*row as usize]) {
+                // Stable: equal timestamps keep read order.
+                unit_rows.sort_by_key(|row| rows.ts[*row as usize]);
+            }
+            evaluate_counting_unit(query, rows, unit_rows, user, session, scratch)
+        };
+    if query.count_by != CountBy::Sessions {
+        // The merge grouped each user's rows already: a unit is a range of rows.
+        return (0..users)
+            .into_par_iter()
+            .map_init(
+                || (Scratch::default(), Vec::new()),
+                |(scratch, unit_rows), user| {
+                    let range = user_rows(user);
+                    unit_rows.clear();
+                    unit_rows.extend(range.start as u32..range.end as u32);
+                    evaluate_in_time_order(unit_rows, user as u32, 0, scratch)
+                },
+            )
+            .flatten_iter()
+            .collect();
+    }
+    // Sessions: dense ids for (user, session), then a counting sort by unit, which is
+    // linear and keeps each unit's rows in read order.
+    let mut ids: datafusion::common::HashMap<(u32, u32), u32> = Default::default();
+    let mut unit_keys = Vec::new();
+    let mut row_unit = vec![0u32; rows.len()];
+    for user in 0..users {
+        for row in user_rows(user) {
+            let key = (user as u32, rows.session[row]);
+            row_unit[row] = *ids.entry(key).or_insert_with(|| {
+                unit_keys.push(key);
+                unit_keys.len() as u32 - 1
+            });
         }
-    };
-    // Counting sort by unit: linear, and each unit's rows stay in read order, so the
-    // stable sort by time below keeps equal timestamps in read order.
+    }
     let units = unit_keys.len();
     let mut starts = vec![0usize; units + 1];
-    for unit in row_unit.iter() {
+    for unit in &row_unit {
         starts[*unit as usize + 1] += 1;
     }
     for unit in 0..units {
@@ -1085,6 +1127,7 @@ fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
         order[fill[*unit as usize]] = row as u32;
         fill[*unit as usize] += 1;
     }
+    drop(row_unit);
     let mut slices: Vec<&mut [u32]> = Vec::with_capacity(units);
     let mut rest = order.as_mut_slice();
     for unit in 0..units {
@@ -1096,10 +1139,7 @@ fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
         .into_par_iter()
         .zip(unit_keys.into_par_iter())
         .map_init(Scratch::default, |scratch, (unit_rows, (user, session))| {
-            if !unit_rows.is_sorted_by_key(|row| rows.ts[*row as usize]) {
-                unit_rows.sort_by_key(|row| rows.ts[*row as usize]);
-            }
-            evaluate_counting_unit(query, rows, unit_rows, user, session, scratch)
+            evaluate_in_time_order(unit_rows, user, session, scratch)
         })
         .flatten_iter()
         .collect()
@@ -1132,7 +1172,7 @@ fn evaluate_counting_unit(
     {
         let journey = &unit_rows[cursor + offset..];
         let outcome = evaluate_unit(query, rows, journey, user, session, true, scratch);
-        let end = outcome.chain.map_or(rows.ts[journey[0] as usize], |chain| chain.last);
+        let end = outcome.chain.as_ref().map_or(rows.ts[journey[0] as usize], |chain| chain.last);
         outcomes.push(outcome);
         // The next journey starts with a step 1 after this one ended.
         match journey.iter().position(|row| rows.ts[*row as usize] > end) {
@@ -1201,7 +1241,13 @@ fn evaluate_unit(
         level = spec.level(&events);
     }
     let excluded = best.is_some_and(|chain| is_excluded(query, rows, unit_rows, &chain));
-    Outcome { user, session, level, excluded, chain: best }
+    Outcome {
+        user,
+        session,
+        level,
+        excluded,
+        chain: best.map(|chain| KeptChain::of(&chain, steps)),
+    }
 }
 
 /// The level a chain counts for: steps handled (done or skipped past).
@@ -1475,7 +1521,7 @@ fn reached(query: &FunnelQuery, outcome: &Outcome, step: usize) -> bool {
         return false;
     }
     if query.steps[step].optional {
-        return outcome.chain.is_some_and(|chain| chain.done & (1 << step) != 0);
+        return outcome.chain.as_ref().is_some_and(|chain| chain.done & (1 << step) != 0);
     }
     true
 }
@@ -1496,7 +1542,7 @@ fn summarise(query: &FunnelQuery, rows: &Rows, outcomes: &[Outcome], sql: String
                 *count += 1;
             }
         }
-        let Some(chain) = outcome.chain else { continue };
+        let Some(chain) = &outcome.chain else { continue };
         if query.order == StepOrder::Any {
             // Times of the k-th distinct step, in time order.
             let mut times: Vec<i64> = (0..steps)
@@ -1626,7 +1672,7 @@ fn histogram(times: &mut [f64]) -> Vec<HistogramBin> {
 }
 
 fn attributed_value(query: &FunnelQuery, rows: &Rows, outcome: &Outcome) -> Option<u32> {
-    let chain = outcome.chain?;
+    let chain = outcome.chain.as_ref()?;
     let Some(breakdown) = &query.breakdown else { return None };
     let last_reached = |limit: usize| {
         (0..limit.min(query.steps.len()))

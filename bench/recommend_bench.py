@@ -76,7 +76,7 @@ def quality(ctx, outcome_type):
     verdict = "met" if passed else "**missed**"
     body = "\n".join([
         f"Best smartfunnel Recall@20: **{ours_best[2]:.4f}** ({ours_best[1]}); best peer: **{peer_best[2]:.4f}** "
-        f"({peer_best[0]} {peer_best[1]}); ratio **{ratio:.2f}×** (goal ≥ {GOAL_RECALL_RATIO}×: {verdict}).",
+        f"({peer_best[0]} {peer_best[1]}); ratio **{ratio:.3f}×** (goal ≥ {GOAL_RECALL_RATIO}×: {verdict}).",
         "",
         "\n".join(table),
         "",

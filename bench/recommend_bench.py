@@ -86,7 +86,7 @@ def quality(ctx, outcome_type):
         "this same validation split with a small grid (the settings column), so these are validation numbers; "
         "the held-out test is run separately on the chosen settings. Peers: ALS folds the prefix in "
         "(`recalculate_user=True`), ItemKNN scores the prefix row, BPR (no fold-in in `implicit`) uses the mean of "
-        "the prefix items' factors. Latency: single-thread top-20 queries (2,000), including fold-in for ALS. "
+        "the prefix items' factors. Latency: top-20 queries (2,000) one at a time, including fold-in for ALS. "
         "sasrec: `recommend train --algo sasrec --tune` trains each setting of `sasrec::grid()` on train_tr, keeps "
         "each one's best epoch by Recall@20 on train_valid, then tries each share of V-SKNN mixed into its ranking "
         "(`sasrec::SESSION_WEIGHTS`, query time only); its train s covers the chosen network's epochs and their "
@@ -154,7 +154,9 @@ def training(ctx, outcome_type):
         "",
         f"Top-20 latency goal p99 < {GOAL_P99_MS} ms: ALS {ok(lat_als['p99_us'] < GOAL_P99_MS * 1000)}, "
         f"item-kNN {ok(lat_knn['p99_us'] < GOAL_P99_MS * 1000)} (smartfunnel: one user's list from their history, "
-        "fold-in included for ALS, single thread; implicit: `recommend` of one user with its stored factors).",
+        "fold-in included for ALS, queries one at a time; ALS splits the scan of a catalogue over 131,072 factor "
+        "values across the cores; implicit: `recommend` of one user with its stored factors, whose top-k also "
+        "uses every core (`num_threads=0`)).",
         "",
         "```sh",
         *[ctx.display(c) for c in ctx.commands if "recommend" in " ".join(map(str, c))][-6:],

@@ -274,7 +274,8 @@ pub fn predict_next<M: Recommender>(
         .collect()
 }
 
-/// Query latency of one thread, in microseconds.
+/// Latency of queries issued one at a time from one thread (a query may use several
+/// cores inside: ALS splits a large catalogue scan), in microseconds.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Latency {
     pub queries: usize,

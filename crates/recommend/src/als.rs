@@ -131,8 +131,8 @@ struct CgVectors {
 fn conjugate_gradient_update(target: &mut [f32], matrix: &Csr, fixed: &[f32], config: &AlsConfig) {
     let f = config.factors;
     let gram = regularized_gram(fixed, f, config.regularization);
-    // Detected once; each row's solve is then compiled for AVX2/FMA where the CPU has
-    // them (about twice the SSE2 baseline's speed), without unsafe code of our own.
+    // Detected once; each row's solve is then compiled with AVX2 enabled where the CPU
+    // has it (1.27× the SSE2 build's training speed, measured), without unsafe code.
     let arch = pulp::Arch::new();
     target.par_chunks_mut(f).enumerate().for_each_init(
         || CgVectors { residual: vec![0f32; f], direction: vec![0f32; f], product: vec![0f32; f] },
@@ -165,50 +165,37 @@ impl pulp::WithSimd for SolveRow<'_> {
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
         let SolveRow { x, columns, values, fixed, gram, config, vectors } = self;
-        solve_row(x, columns, values, fixed, gram, config, vectors);
-    }
-}
-
-#[inline(always)]
-fn solve_row(
-    x: &mut [f32],
-    columns: &[u32],
-    values: &[f32],
-    fixed: &[f32],
-    gram: &[f32],
-    config: &AlsConfig,
-    vectors: &mut CgVectors,
-) {
-    let f = config.factors;
-    let CgVectors { residual, direction, product } = vectors;
-    // residual = b − A·x, with A = YᵀY + λI + Σ (c − 1)·y·yᵀ and b = Σ c·y.
-    multiply(gram, x, residual);
-    residual.iter_mut().for_each(|r| *r = -*r);
-    for (&column, &value) in columns.iter().zip(values) {
-        let confidence = 1.0 + config.alpha * value;
-        let y = &fixed[column as usize * f..(column as usize + 1) * f];
-        let scale = confidence - (confidence - 1.0) * dot(y, x);
-        residual.iter_mut().zip(y).for_each(|(r, &yv)| *r += scale * yv);
-    }
-    direction.copy_from_slice(residual);
-    let mut residual_norm = dot(residual, residual);
-    for _ in 0..config.cg_steps {
-        if residual_norm < 1e-20 {
-            break;
-        }
-        multiply(gram, direction, product);
+        let f = config.factors;
+        let CgVectors { residual, direction, product } = vectors;
+        // residual = b − A·x, with A = YᵀY + λI + Σ (c − 1)·y·yᵀ and b = Σ c·y.
+        multiply(gram, x, residual);
+        residual.iter_mut().for_each(|r| *r = -*r);
         for (&column, &value) in columns.iter().zip(values) {
+            let confidence = 1.0 + config.alpha * value;
             let y = &fixed[column as usize * f..(column as usize + 1) * f];
-            let scale = config.alpha * value * dot(y, direction);
-            product.iter_mut().zip(y).for_each(|(p, &yv)| *p += scale * yv);
+            let scale = confidence - (confidence - 1.0) * dot(y, x);
+            residual.iter_mut().zip(y).for_each(|(r, &yv)| *r += scale * yv);
         }
-        let step = residual_norm / dot(direction, product);
-        x.iter_mut().zip(direction.iter()).for_each(|(xv, &d)| *xv += step * d);
-        residual.iter_mut().zip(product.iter()).for_each(|(r, &p)| *r -= step * p);
-        let next_norm = dot(residual, residual);
-        let ratio = next_norm / residual_norm;
-        direction.iter_mut().zip(residual.iter()).for_each(|(d, &r)| *d = r + ratio * *d);
-        residual_norm = next_norm;
+        direction.copy_from_slice(residual);
+        let mut residual_norm = dot(residual, residual);
+        for _ in 0..config.cg_steps {
+            if residual_norm < 1e-20 {
+                break;
+            }
+            multiply(gram, direction, product);
+            for (&column, &value) in columns.iter().zip(values) {
+                let y = &fixed[column as usize * f..(column as usize + 1) * f];
+                let scale = config.alpha * value * dot(y, direction);
+                product.iter_mut().zip(y).for_each(|(p, &yv)| *p += scale * yv);
+            }
+            let step = residual_norm / dot(direction, product);
+            x.iter_mut().zip(direction.iter()).for_each(|(xv, &d)| *xv += step * d);
+            residual.iter_mut().zip(product.iter()).for_each(|(r, &p)| *r -= step * p);
+            let next_norm = dot(residual, residual);
+            let ratio = next_norm / residual_norm;
+            direction.iter_mut().zip(residual.iter()).for_each(|(d, &r)| *d = r + ratio * *d);
+            residual_norm = next_norm;
+        }
     }
 }
 

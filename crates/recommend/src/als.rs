@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::HistoryItem;
 use crate::interactions::{Csr, TrainingData};
-use crate::scratch::Scratch;
+use crate::scratch::{Scratch, top_k};
 
 /// Hyper-parameters of ALS.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,6 +45,61 @@ pub struct Als {
     pub(crate) item_factors: Vec<f32>,
     /// `YᵀY + λI`, cached for fold-in.
     pub(crate) gram: Vec<f32>,
+    /// The item factors rounded to bfloat16, for the first pass of a top-k query.
+    coarse: CoarseFactors,
+}
+
+/// Item factors rounded to bfloat16 (the high 16 bits of an `f32`), with a bound on the
+/// rounding's effect on each item's score. A top-k query scans these (half the bytes of
+/// the `f32` factors; the scan is bound by memory bandwidth, see `Als::top_k`) and
+/// rescores exactly only the items the bound cannot rule out, so its answer is the one a
+/// full `f32` scan gives.
+#[derive(Clone, Debug)]
+struct CoarseFactors {
+    /// `items × factors`, row-major, bfloat16 bits.
+    factors: Vec<u16>,
+    /// Per item, `m` such that the coarse and the exact score, both summed in `f32`,
+    /// differ by at most `‖u‖·m` for any user vector `u`.
+    margin: Vec<f32>,
+}
+
+impl CoarseFactors {
+    fn new(item_factors: &[f32], factors: usize) -> Self {
+        let coarse: Vec<u16> = item_factors.iter().map(|&value| to_bfloat16(value)).collect();
+        // |u·y − u·ŷ| ≤ ‖u‖·‖y − ŷ‖ (Cauchy–Schwarz); each f32 dot product of `factors`
+        // terms is off the real one by less than (factors + 16)·2⁻²⁴·‖u‖·‖y‖ (terms
+        // with their absolute values, again by Cauchy–Schwarz), once for y and once for
+        // ŷ ≈ y; adding and comparing the bounds rounds by a few 2⁻²⁴·|score| more,
+        // and |score| ≤ ‖u‖·‖ŷ‖. The last factor covers the margin's own arithmetic.
+        let summing = (2.2 * (factors as f32 + 16.0) + 8.0) * f32::EPSILON / 2.0;
+        let margin = item_factors
+            .chunks_exact(factors.max(1))
+            .zip(coarse.chunks_exact(factors.max(1)))
+            .map(|(exact, rounded)| {
+                let (mut error, mut norm) = (0f32, 0f32);
+                for (&value, &bits) in exact.iter().zip(rounded) {
+                    let difference = value - from_bfloat16(bits);
+                    error += difference * difference;
+                    norm += value * value;
+                }
+                (error.sqrt() + summing * norm.sqrt()) * 1.001
+            })
+            .collect();
+        CoarseFactors { factors: coarse, margin }
+    }
+}
+
+/// `value` rounded to the nearest bfloat16, ties to even (a value too large for
+/// bfloat16 becomes infinite, which makes its margin infinite and the item always
+/// rescored exactly).
+fn to_bfloat16(value: f32) -> u16 {
+    let bits = value.to_bits();
+    (bits.wrapping_add(0x7fff + ((bits >> 16) & 1)) >> 16) as u16
+}
+
+#[inline(always)]
+fn from_bfloat16(bits: u16) -> f32 {
+    f32::from_bits(u32::from(bits) << 16)
 }
 
 /// A dot product with eight independent partial sums, so the compiler can use SIMD
@@ -58,6 +113,25 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     for (x, y) in a_chunks.zip(b_chunks) {
         for lane in 0..8 {
             partial[lane] += x[lane] * y[lane];
+        }
+    }
+    partial.iter().sum::<f32>() + tail
+}
+
+/// [`dot`] of bfloat16 factors with an `f32` vector.
+#[inline(always)]
+fn coarse_dot(coarse: &[u16], user: &[f32]) -> f32 {
+    let mut partial = [0f32; 8];
+    let (c_chunks, u_chunks) = (coarse.chunks_exact(8), user.chunks_exact(8));
+    let tail: f32 = c_chunks
+        .remainder()
+        .iter()
+        .zip(u_chunks.remainder())
+        .map(|(&c, u)| from_bfloat16(c) * u)
+        .sum();
+    for (c, u) in c_chunks.zip(u_chunks) {
+        for lane in 0..8 {
+            partial[lane] += from_bfloat16(c[lane]) * u[lane];
         }
     }
     partial.iter().sum::<f32>() + tail
@@ -212,14 +286,14 @@ pub fn train_als(data: &TrainingData, config: &AlsConfig) -> Als {
         conjugate_gradient_update(&mut user_factors, &data.rows, &item_factors, config);
         conjugate_gradient_update(&mut item_factors, &by_item, &user_factors, config);
     }
-    let gram = regularized_gram(&item_factors, f, config.regularization);
-    Als { config: *config, item_factors, gram }
+    Als::from_factors(*config, item_factors)
 }
 
 impl Als {
     pub(crate) fn from_factors(config: AlsConfig, item_factors: Vec<f32>) -> Self {
         let gram = regularized_gram(&item_factors, config.factors, config.regularization);
-        Als { config, item_factors, gram }
+        let coarse = CoarseFactors::new(&item_factors, config.factors);
+        Als { config, item_factors, gram, coarse }
     }
 
     fn item(&self, item: u32) -> &[f32] {
@@ -232,41 +306,98 @@ impl Als {
         let f = self.config.factors;
         let mut matrix: Vec<f64> = self.gram.iter().map(|&v| f64::from(v)).collect();
         let mut rhs = vec![0f64; f];
-        for entry in history {
-            let confidence = f64::from(1.0 + self.config.alpha * entry.weight);
-            let y = self.item(entry.item);
-            for a in 0..f {
-                let ya = f64::from(y[a]);
-                rhs[a] += confidence * ya;
-                for b in 0..f {
-                    matrix[a * f + b] += (confidence - 1.0) * ya * f64::from(y[b]);
-                }
-            }
-        }
+        let (matrix_out, rhs_out) = (&mut matrix, &mut rhs);
+        pulp::Arch::new().dispatch(AddHistory {
+            als: self,
+            history,
+            matrix: matrix_out,
+            rhs: rhs_out,
+        });
         cholesky_solve(&mut matrix, &mut rhs, f);
         rhs.into_iter().map(|v| v as f32).collect()
     }
 
+    /// Every item's exact score after `history`, into `scratch.item_scores`.
     pub(crate) fn score(&self, history: &[HistoryItem], scratch: &mut Scratch) {
         let user = self.fold_in(history);
-        let f = self.config.factors;
+        self.scan(Factors::Exact(&self.item_factors), &user, &mut scratch.item_scores);
+    }
+
+    /// The `k` best items after `history` for which `keep` is true, exactly as ranking
+    /// [`Als::score`]'s scores would give them, but reading half the bytes: a first pass
+    /// scores every item from its bfloat16 factors, the `k`-th best lower bound
+    /// (coarse score − margin) among kept items is a threshold no true top-`k` score is
+    /// below, and only the items whose upper bound reaches it are rescored exactly
+    /// (usually a few dozen).
+    pub(crate) fn top_k(
+        &self,
+        history: &[HistoryItem],
+        k: usize,
+        keep: &mut impl FnMut(u32) -> bool,
+        scratch: &mut Scratch,
+    ) -> Vec<(u32, f32)> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let user = self.fold_in(history);
+        let scores = &mut scratch.item_scores;
+        self.scan(Factors::Coarse(&self.coarse.factors), &user, scores);
+        let user_norm = dot(&user, &user).sqrt() * 1.001;
+        let margins = &self.coarse.margin;
+        let Some(threshold) = kth_best_lower_bound(scores, margins, user_norm, k, &mut *keep)
+        else {
+            // Fewer than `k` items are kept: rank them all exactly.
+            self.scan(Factors::Exact(&self.item_factors), &user, scores);
+            let items = scores.len() as u32;
+            return top_k(0..items, |item| scores[item as usize], k, keep);
+        };
+        let mut candidates = Vec::new();
+        for (chunk, (coarse, margins)) in
+            scores.chunks(BOUND_CHUNK).zip(margins.chunks(BOUND_CHUNK)).enumerate()
+        {
+            let reaches = |(&score, &margin): (&f32, &f32)| {
+                let upper = score + user_norm * margin;
+                upper >= threshold || upper.is_nan()
+            };
+            // One vectorised test per chunk; most chunks hold no candidate.
+            if coarse.iter().zip(margins).fold(false, |any, pair| any | reaches(pair)) {
+                let first = chunk * BOUND_CHUNK;
+                candidates.extend(
+                    coarse
+                        .iter()
+                        .zip(margins)
+                        .enumerate()
+                        .filter(|&(_, pair)| reaches(pair))
+                        .map(|(offset, _)| (first + offset) as u32),
+                );
+            }
+        }
+        for &item in &candidates {
+            scores[item as usize] = dot(self.item(item), &user);
+        }
+        top_k(candidates.into_iter(), |item| scores[item as usize], k, keep)
+    }
+
+    /// Scores every item against `user` into `scores`. The scan reads every item vector
+    /// (12.8 MB of `f32` for 50,000 items × 64 factors) and is bound by one core's memory
+    /// bandwidth, so a large catalogue is split across the cores, as `implicit`'s top-k
+    /// does; a small one is not worth the hand-off.
+    fn scan(&self, factors: Factors<'_>, user: &[f32], scores: &mut [f32]) {
         let arch = pulp::Arch::new();
-        // The scan reads every item vector (12.8 MB for 50,000 items × 64 factors) and is
-        // bound by one core's memory bandwidth, so a large catalogue is split across the
-        // cores, as `implicit`'s top-k does; a small one is not worth the hand-off.
+        let f = self.config.factors;
         if self.item_factors.len() <= 2 * SCAN_FLOATS_PER_TASK {
-            let scores = &mut scratch.item_scores;
-            arch.dispatch(ScoreItems { item_factors: &self.item_factors, user: &user, scores });
+            arch.dispatch(ScoreItems { factors, user, scores });
             return;
         }
         let items_per_task = SCAN_FLOATS_PER_TASK.div_ceil(f).max(1);
-        scratch
-            .item_scores
-            .par_chunks_mut(items_per_task)
-            .zip(self.item_factors.par_chunks(items_per_task * f))
-            .for_each(|(scores, item_factors)| {
-                arch.dispatch(ScoreItems { item_factors, user: &user, scores });
-            });
+        scores.par_chunks_mut(items_per_task).enumerate().for_each(|(task, scores)| {
+            let rows = task * items_per_task * f..(task * items_per_task + scores.len()) * f;
+            let factors = match factors {
+                Factors::Exact(all) => Factors::Exact(&all[rows]),
+                Factors::Coarse(all) => Factors::Coarse(&all[rows]),
+            };
+            arch.dispatch(ScoreItems { factors, user, scores });
+        });
     }
 
     pub(crate) fn explain(&self, history: &[HistoryItem], item: u32) -> Option<u32> {
@@ -280,13 +411,98 @@ impl Als {
     }
 }
 
+/// Items per vectorised test of the top-k query's bound passes.
+const BOUND_CHUNK: usize = 64;
+
+/// The `k`-th best lower bound `score − norm·margin` among the items `keep` accepts, or
+/// `None` when it accepts fewer than `k` (NaN bounds are skipped, as [`top_k`] does).
+/// Once `k` bounds are held, a chunk none of whose bounds beats the `k`-th is passed
+/// over with one vectorised test, so `keep` is asked about few items.
+fn kth_best_lower_bound(
+    scores: &[f32],
+    margins: &[f32],
+    norm: f32,
+    k: usize,
+    mut keep: impl FnMut(u32) -> bool,
+) -> Option<f32> {
+    let mut best: Vec<f32> = Vec::with_capacity(k + 1);
+    let mut threshold = f32::NEG_INFINITY;
+    for (chunk, (scores, margins)) in
+        scores.chunks(BOUND_CHUNK).zip(margins.chunks(BOUND_CHUNK)).enumerate()
+    {
+        let lower = |(&score, &margin): (&f32, &f32)| score - norm * margin;
+        let full = best.len() == k;
+        if full
+            && !scores.iter().zip(margins).fold(false, |any, pair| any | (lower(pair) > threshold))
+        {
+            continue;
+        }
+        for (offset, pair) in scores.iter().zip(margins).enumerate() {
+            let bound = lower(pair);
+            if bound.is_nan() || (best.len() == k && bound <= threshold) {
+                continue;
+            }
+            if !keep((chunk * BOUND_CHUNK + offset) as u32) {
+                continue;
+            }
+            let at = best.partition_point(|&held| held >= bound);
+            best.insert(at, bound);
+            best.truncate(k);
+            if best.len() == k {
+                threshold = best[k - 1];
+            }
+        }
+    }
+    (best.len() == k).then_some(threshold)
+}
+
 /// Factor values one task of the catalogue scan reads (256 KiB): large enough that
 /// handing it to another core costs little, small enough to share a 50,000-item scan.
 const SCAN_FLOATS_PER_TASK: usize = 64 * 1024;
 
+/// Adds `Σ (c−1)·y·yᵀ` of a history to the lower triangle of `matrix` (all that
+/// [`cholesky_solve`] reads) and `Σ c·y` to `rhs` (see [`SolveRow`] for why a struct).
+struct AddHistory<'a> {
+    als: &'a Als,
+    history: &'a [HistoryItem],
+    matrix: &'a mut [f64],
+    rhs: &'a mut [f64],
+}
+
+impl pulp::WithSimd for AddHistory<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let AddHistory { als, history, matrix, rhs } = self;
+        let f = als.config.factors;
+        let mut y = vec![0f64; f];
+        for entry in history {
+            let confidence = f64::from(1.0 + als.config.alpha * entry.weight);
+            for (out, &value) in y.iter_mut().zip(als.item(entry.item)) {
+                *out = f64::from(value);
+            }
+            for a in 0..f {
+                rhs[a] += confidence * y[a];
+                let scaled = (confidence - 1.0) * y[a];
+                for (out, &yb) in matrix[a * f..=a * f + a].iter_mut().zip(&y[..=a]) {
+                    *out += scaled * yb;
+                }
+            }
+        }
+    }
+}
+
+/// Item factors to scan: exact, or rounded to bfloat16.
+#[derive(Clone, Copy)]
+enum Factors<'a> {
+    Exact(&'a [f32]),
+    Coarse(&'a [u16]),
+}
+
 /// Every item's score for one user vector (see [`SolveRow`] for why a struct).
 struct ScoreItems<'a> {
-    item_factors: &'a [f32],
+    factors: Factors<'a>,
     user: &'a [f32],
     scores: &'a mut [f32],
 }
@@ -296,9 +512,18 @@ impl pulp::WithSimd for ScoreItems<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        let factors = self.user.len();
-        for (score, item) in self.scores.iter_mut().zip(self.item_factors.chunks_exact(factors)) {
-            *score = dot(item, self.user);
+        let f = self.user.len();
+        match self.factors {
+            Factors::Exact(factors) => {
+                for (score, item) in self.scores.iter_mut().zip(factors.chunks_exact(f)) {
+                    *score = dot(item, self.user);
+                }
+            }
+            Factors::Coarse(factors) => {
+                for (score, item) in self.scores.iter_mut().zip(factors.chunks_exact(f)) {
+                    *score = coarse_dot(item, self.user);
+                }
+            }
         }
     }
 }

@@ -292,12 +292,21 @@ impl Model {
         mut keep: impl FnMut(u32) -> bool,
         scratch: &mut Scratch,
     ) -> Vec<(u32, f32)> {
-        let dense = self.score_into(history, ordered, scratch);
-        let scores = &scratch.item_scores;
-        let mut best = if dense {
-            top_k(0..self.items.len() as u32, |item| scores[item as usize], k, &mut keep)
-        } else {
-            top_k(scratch.touched_items.iter().copied(), |item| scores[item as usize], k, &mut keep)
+        let mut best = match &self.scorer {
+            Scorer::Als(als) if !history.is_empty() => {
+                scratch.clear();
+                als.top_k(history, k, &mut keep, scratch)
+            }
+            _ => {
+                let dense = self.score_into(history, ordered, scratch);
+                let scores = &scratch.item_scores;
+                let score = |item: u32| scores[item as usize];
+                if dense {
+                    top_k(0..self.items.len() as u32, score, k, &mut keep)
+                } else {
+                    top_k(scratch.touched_items.iter().copied(), score, k, &mut keep)
+                }
+            }
         };
         if best.len() < k {
             // Below every real score, in popularity order.

@@ -1,8 +1,8 @@
 //! Every algorithm on histories with a known answer, saving and loading, explanations.
 
 use recommend::{
-    Algorithm, DatasetBuilder, EventKind, HistoryItem, Model, TrainConfig, UserFilter, Weights,
-    train,
+    Algorithm, AlsConfig, DatasetBuilder, EventKind, HistoryItem, Model, TrainConfig, UserFilter,
+    Weights, top_k, train,
 };
 
 use crate::sessions;
@@ -146,6 +146,41 @@ fn user_recommendations_skip_purchases_and_explain() {
     let unavailable = UserFilter { unavailable: ["c".to_string()].into(), ..filter };
     assert!(model.recommend_for_user("u1", 2, &unavailable).unwrap().iter().all(|r| r.item != "c"));
     assert!(model.recommend_for_user("nobody", 2, &UserFilter::default()).is_none());
+}
+
+/// ALS answers a top-k query from bfloat16 factors and rescores only what that pass cannot
+/// rule out; the list must be exactly the one its full `f32` scores give, whatever `k`
+/// and whichever items the caller leaves out.
+#[test]
+fn als_top_k_is_exactly_the_ranking_of_its_full_scores() {
+    let data = crate::yoochoose("train_tr");
+    let algorithm = Algorithm::Als(AlsConfig { iterations: 3, ..AlsConfig::default() });
+    let model =
+        train(&data, TrainConfig { algorithm, weights: Weights::default() }, "fixture").unwrap();
+    let mut scratch = model.scratch();
+    let mut rescored = 0;
+    for user in (0..model.users.len() as u32).step_by(199) {
+        let (history, _) = model.user_history(model.users.name(user)).unwrap();
+        let scores: Vec<f32> = {
+            let mut dense = vec![f32::NAN; model.items.len()];
+            for (item, score) in model.scores(&history, false, &mut scratch) {
+                dense[item as usize] = score;
+            }
+            dense
+        };
+        let seen = |item: u32| history.iter().any(|entry| entry.item == item);
+        let filters: [&dyn Fn(u32) -> bool; 3] =
+            [&|_| true, &|item| !seen(item), &|item| item % 3 != 0];
+        for keep in filters {
+            for k in [1, 20, 200] {
+                let exact = top_k(0..scores.len() as u32, |item| scores[item as usize], k, keep);
+                let fast = model.recommend(&history, false, k, keep, &mut scratch);
+                assert_eq!(fast, exact, "user {user}, k {k}");
+                rescored += 1;
+            }
+        }
+    }
+    assert!(rescored > 100, "only {rescored} lists compared");
 }
 
 #[test]

@@ -45,19 +45,21 @@ pub struct Als {
     pub(crate) item_factors: Vec<f32>,
     /// `YᵀY + λI`, cached for fold-in.
     pub(crate) gram: Vec<f32>,
-    /// The item factors rounded to bfloat16, for the first pass of a top-k query.
+    /// The item factors quantised to 8 bits, for the first pass of a top-k query.
     coarse: CoarseFactors,
 }
 
-/// Item factors rounded to bfloat16 (the high 16 bits of an `f32`), with a bound on the
-/// rounding's effect on each item's score. A top-k query scans these (half the bytes of
-/// the `f32` factors; the scan is bound by memory bandwidth, see `Als::top_k`) and
-/// rescores exactly only the items the bound cannot rule out, so its answer is the one a
-/// full `f32` scan gives.
+/// Item factors quantised to 8 bits (each item's values as multiples of its own scale,
+/// `max |y| / 127`), with a bound on the rounding's effect on each item's score. A top-k
+/// query scans these (a quarter of the bytes of the `f32` factors; the scan is bound by
+/// memory bandwidth, see `Als::top_k`) and rescores exactly only the items the bound
+/// cannot rule out, so its answer is the one a full `f32` scan gives.
 #[derive(Clone, Debug)]
 struct CoarseFactors {
-    /// `items × factors`, row-major, bfloat16 bits.
-    factors: Vec<u16>,
+    /// `items × factors`, row-major.
+    factors: Vec<i8>,
+    /// Per item, the value of one step of its quantised factors.
+    scales: Vec<f32>,
     /// Per item, `m` such that the coarse and the exact score, both summed in `f32`,
     /// differ by at most `‖u‖·m` for any user vector `u`.
     margin: Vec<f32>,
@@ -65,41 +67,51 @@ struct CoarseFactors {
 
 impl CoarseFactors {
     fn new(item_factors: &[f32], factors: usize) -> Self {
-        let coarse: Vec<u16> = item_factors.iter().map(|&value| to_bfloat16(value)).collect();
+        let f = factors.max(1);
+        let items = item_factors.len() / f;
+        let (mut quantised, mut scales) =
+            (Vec::with_capacity(item_factors.len()), Vec::with_capacity(items));
+        let mut margin = Vec::with_capacity(items);
         // |u·y − u·ŷ| ≤ ‖u‖·‖y − ŷ‖ (Cauchy–Schwarz); each f32 dot product of `factors`
         // terms is off the real one by less than (factors + 16)·2⁻²⁴·‖u‖·‖y‖ (terms
         // with their absolute values, again by Cauchy–Schwarz), once for y and once for
-        // ŷ ≈ y; adding and comparing the bounds rounds by a few 2⁻²⁴·|score| more,
-        // and |score| ≤ ‖u‖·‖ŷ‖. The last factor covers the margin's own arithmetic.
+        // ŷ, where ‖ŷ‖ ≤ ‖y‖ + ‖y − ŷ‖; scaling, adding and comparing the bounds round
+        // by a few 2⁻²⁴·|score| more, and |score| ≤ ‖u‖·‖ŷ‖. The last factor covers the
+        // margin's own arithmetic.
         let summing = (2.2 * (factors as f32 + 16.0) + 8.0) * f32::EPSILON / 2.0;
-        let margin = item_factors
-            .chunks_exact(factors.max(1))
-            .zip(coarse.chunks_exact(factors.max(1)))
-            .map(|(exact, rounded)| {
-                let (mut error, mut norm) = (0f32, 0f32);
-                for (&value, &bits) in exact.iter().zip(rounded) {
-                    let difference = value - from_bfloat16(bits);
-                    error += difference * difference;
-                    norm += value * value;
-                }
-                (error.sqrt() + summing * norm.sqrt()) * 1.001
-            })
-            .collect();
-        CoarseFactors { factors: coarse, margin }
+        for exact in item_factors.chunks_exact(f) {
+            let largest = exact.iter().fold(0f32, |most, value| most.max(value.abs()));
+            let scale = largest / 127.0;
+            let (mut error, mut norm) = (0f32, 0f32);
+            for &value in exact {
+                let step =
+                    if scale > 0.0 { (value / scale).round().clamp(-127.0, 127.0) } else { 0.0 };
+                quantised.push(step as i8);
+                let difference = value - step * scale;
+                error += difference * difference;
+                norm += value * value;
+            }
+            scales.push(scale);
+            let error = error.sqrt();
+            margin.push((error + summing * (norm.sqrt() + error)) * 1.001);
+        }
+        CoarseFactors { factors: quantised, scales, margin }
     }
 }
 
-/// `value` rounded to the nearest bfloat16, ties to even (a value too large for
-/// bfloat16 becomes infinite, which makes its margin infinite and the item always
-/// rescored exactly).
-fn to_bfloat16(value: f32) -> u16 {
-    let bits = value.to_bits();
-    (bits.wrapping_add(0x7fff + ((bits >> 16) & 1)) >> 16) as u16
-}
-
+/// [`dot`] of 8-bit quantised factors (without their scale) with an `f32` vector.
 #[inline(always)]
-fn from_bfloat16(bits: u16) -> f32 {
-    f32::from_bits(u32::from(bits) << 16)
+fn coarse_dot(coarse: &[i8], user: &[f32]) -> f32 {
+    let mut partial = [0f32; 8];
+    let (c_chunks, u_chunks) = (coarse.chunks_exact(8), user.chunks_exact(8));
+    let tail: f32 =
+        c_chunks.remainder().iter().zip(u_chunks.remainder()).map(|(&c, u)| f32::from(c) * u).sum();
+    for (c, u) in c_chunks.zip(u_chunks) {
+        for lane in 0..8 {
+            partial[lane] += f32::from(c[lane]) * u[lane];
+        }
+    }
+    partial.iter().sum::<f32>() + tail
 }
 
 /// A dot product with eight independent partial sums, so the compiler can use SIMD
@@ -113,25 +125,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     for (x, y) in a_chunks.zip(b_chunks) {
         for lane in 0..8 {
             partial[lane] += x[lane] * y[lane];
-        }
-    }
-    partial.iter().sum::<f32>() + tail
-}
-
-/// [`dot`] of bfloat16 factors with an `f32` vector.
-#[inline(always)]
-fn coarse_dot(coarse: &[u16], user: &[f32]) -> f32 {
-    let mut partial = [0f32; 8];
-    let (c_chunks, u_chunks) = (coarse.chunks_exact(8), user.chunks_exact(8));
-    let tail: f32 = c_chunks
-        .remainder()
-        .iter()
-        .zip(u_chunks.remainder())
-        .map(|(&c, u)| from_bfloat16(c) * u)
-        .sum();
-    for (c, u) in c_chunks.zip(u_chunks) {
-        for lane in 0..8 {
-            partial[lane] += from_bfloat16(c[lane]) * u[lane];
         }
     }
     partial.iter().sum::<f32>() + tail
@@ -324,8 +317,8 @@ impl Als {
     }
 
     /// The `k` best items after `history` for which `keep` is true, exactly as ranking
-    /// [`Als::score`]'s scores would give them, but reading half the bytes: a first pass
-    /// scores every item from its bfloat16 factors, the `k`-th best lower bound
+    /// [`Als::score`]'s scores would give them, but reading a quarter of the bytes: a first pass
+    /// scores every item from its 8-bit factors, the `k`-th best lower bound
     /// (coarse score − margin) among kept items is a threshold no true top-`k` score is
     /// below, and only the items whose upper bound reaches it are rescored exactly
     /// (usually a few dozen).
@@ -341,7 +334,7 @@ impl Als {
         }
         let user = self.fold_in(history);
         let scores = &mut scratch.item_scores;
-        self.scan(Factors::Coarse(&self.coarse.factors), &user, scores);
+        self.scan(Factors::Coarse(&self.coarse.factors, &self.coarse.scales), &user, scores);
         let user_norm = dot(&user, &user).sqrt() * 1.001;
         let margins = &self.coarse.margin;
         let Some(threshold) = kth_best_lower_bound(scores, margins, user_norm, k, &mut *keep)
@@ -391,10 +384,11 @@ impl Als {
         }
         let items_per_task = SCAN_FLOATS_PER_TASK.div_ceil(f).max(1);
         scores.par_chunks_mut(items_per_task).enumerate().for_each(|(task, scores)| {
-            let rows = task * items_per_task * f..(task * items_per_task + scores.len()) * f;
+            let items = task * items_per_task..task * items_per_task + scores.len();
+            let rows = items.start * f..items.end * f;
             let factors = match factors {
                 Factors::Exact(all) => Factors::Exact(&all[rows]),
-                Factors::Coarse(all) => Factors::Coarse(&all[rows]),
+                Factors::Coarse(all, scales) => Factors::Coarse(&all[rows], &scales[items]),
             };
             arch.dispatch(ScoreItems { factors, user, scores });
         });
@@ -493,11 +487,11 @@ impl pulp::WithSimd for AddHistory<'_> {
     }
 }
 
-/// Item factors to scan: exact, or rounded to bfloat16.
+/// Item factors to scan: exact, or quantised to 8 bits with a scale per item.
 #[derive(Clone, Copy)]
 enum Factors<'a> {
     Exact(&'a [f32]),
-    Coarse(&'a [u16]),
+    Coarse(&'a [i8], &'a [f32]),
 }
 
 /// Every item's score for one user vector (see [`SolveRow`] for why a struct).
@@ -519,9 +513,11 @@ impl pulp::WithSimd for ScoreItems<'_> {
                     *score = dot(item, self.user);
                 }
             }
-            Factors::Coarse(factors) => {
-                for (score, item) in self.scores.iter_mut().zip(factors.chunks_exact(f)) {
-                    *score = coarse_dot(item, self.user);
+            Factors::Coarse(factors, scales) => {
+                for ((score, item), &scale) in
+                    self.scores.iter_mut().zip(factors.chunks_exact(f)).zip(scales)
+                {
+                    *score = scale * coarse_dot(item, self.user);
                 }
             }
         }

@@ -51,67 +51,94 @@ pub struct Als {
 
 /// Item factors quantised to 8 bits (each item's values as multiples of its own scale,
 /// `max |y| / 127`), with a bound on the rounding's effect on each item's score. A top-k
-/// query scans these (a quarter of the bytes of the `f32` factors; the scan is bound by
-/// memory bandwidth, see `Als::top_k`) and rescores exactly only the items the bound
-/// cannot rule out, so its answer is the one a full `f32` scan gives.
+/// query scans these (a quarter of the bytes of the `f32` factors) and rescores exactly
+/// only the items the bound cannot rule out, so its answer is the one a full `f32` scan
+/// gives. The values are stored in blocks of [`COARSE_BLOCK`] items, factor by factor,
+/// so the scan keeps one item per vector lane and needs no horizontal sums.
 #[derive(Clone, Debug)]
 struct CoarseFactors {
-    /// `items × factors`, row-major.
-    factors: Vec<i8>,
-    /// Per item, the value of one step of its quantised factors.
+    /// Per block of [`COARSE_BLOCK`] items, per factor, the items' values (the last block
+    /// padded with zero items).
+    blocks: Vec<i8>,
+    /// Per item (padded like `blocks`), the value of one step of its quantised factors.
     scales: Vec<f32>,
     /// Per item, `m` such that the coarse and the exact score, both summed in `f32`,
     /// differ by at most `‖u‖·m` for any user vector `u`.
     margin: Vec<f32>,
 }
 
+/// Items per block of [`CoarseFactors`]: one per lane of an AVX2 vector of `f32`.
+const COARSE_BLOCK: usize = 8;
+
 impl CoarseFactors {
     fn new(item_factors: &[f32], factors: usize) -> Self {
         let f = factors.max(1);
         let items = item_factors.len() / f;
-        let (mut quantised, mut scales) =
-            (Vec::with_capacity(item_factors.len()), Vec::with_capacity(items));
+        let padded = items.div_ceil(COARSE_BLOCK) * COARSE_BLOCK;
+        let mut blocks = vec![0i8; padded * f];
+        let mut scales = vec![0f32; padded];
         let mut margin = Vec::with_capacity(items);
-        // |u·y − u·ŷ| ≤ ‖u‖·‖y − ŷ‖ (Cauchy–Schwarz); each f32 dot product of `factors`
-        // terms is off the real one by less than (factors + 16)·2⁻²⁴·‖u‖·‖y‖ (terms
-        // with their absolute values, again by Cauchy–Schwarz), once for y and once for
-        // ŷ, where ‖ŷ‖ ≤ ‖y‖ + ‖y − ŷ‖; scaling, adding and comparing the bounds round
-        // by a few 2⁻²⁴·|score| more, and |score| ≤ ‖u‖·‖ŷ‖. The last factor covers the
-        // margin's own arithmetic.
+        // |u·y − u·ŷ| ≤ ‖u‖·‖y − ŷ‖ (Cauchy–Schwarz); an f32 sum of `factors` products,
+        // in any order, is off the real one by less than (factors + 16)·2⁻²⁴·‖u‖·‖y‖
+        // (terms with their absolute values, again by Cauchy–Schwarz), once for y and
+        // once for ŷ, where ‖ŷ‖ ≤ ‖y‖ + ‖y − ŷ‖; scaling, adding and comparing the
+        // bounds round by a few 2⁻²⁴·|score| more, and |score| ≤ ‖u‖·‖ŷ‖. The last
+        // factor covers the margin's own arithmetic.
         let summing = (2.2 * (factors as f32 + 16.0) + 8.0) * f32::EPSILON / 2.0;
-        for exact in item_factors.chunks_exact(f) {
+        for (item, exact) in item_factors.chunks_exact(f).enumerate() {
             let largest = exact.iter().fold(0f32, |most, value| most.max(value.abs()));
             let scale = largest / 127.0;
+            let (block, lane) = (item / COARSE_BLOCK, item % COARSE_BLOCK);
             let (mut error, mut norm) = (0f32, 0f32);
-            for &value in exact {
+            for (factor, &value) in exact.iter().enumerate() {
                 let step =
                     if scale > 0.0 { (value / scale).round().clamp(-127.0, 127.0) } else { 0.0 };
-                quantised.push(step as i8);
+                blocks[(block * f + factor) * COARSE_BLOCK + lane] = step as i8;
                 let difference = value - step * scale;
                 error += difference * difference;
                 norm += value * value;
             }
-            scales.push(scale);
+            scales[item] = scale;
             let error = error.sqrt();
             margin.push((error + summing * (norm.sqrt() + error)) * 1.001);
         }
-        CoarseFactors { factors: quantised, scales, margin }
+        CoarseFactors { blocks, scales, margin }
     }
 }
 
-/// [`dot`] of 8-bit quantised factors (without their scale) with an `f32` vector.
+/// Coarse scores of the items of whole [`CoarseFactors`] blocks: each lane of an
+/// accumulator is one item, and four accumulators take turns over the factors so that
+/// their additions overlap.
 #[inline(always)]
-fn coarse_dot(coarse: &[i8], user: &[f32]) -> f32 {
-    let mut partial = [0f32; 8];
-    let (c_chunks, u_chunks) = (coarse.chunks_exact(8), user.chunks_exact(8));
-    let tail: f32 =
-        c_chunks.remainder().iter().zip(u_chunks.remainder()).map(|(&c, u)| f32::from(c) * u).sum();
-    for (c, u) in c_chunks.zip(u_chunks) {
-        for lane in 0..8 {
-            partial[lane] += f32::from(c[lane]) * u[lane];
+fn coarse_scores(blocks: &[i8], scales: &[f32], user: &[f32], scores: &mut [f32]) {
+    const CHAINS: usize = 4;
+    let f = user.len();
+    for ((block, scales), scores) in blocks
+        .chunks_exact(COARSE_BLOCK * f)
+        .zip(scales.chunks_exact(COARSE_BLOCK))
+        .zip(scores.chunks_mut(COARSE_BLOCK))
+    {
+        let mut sums = [[0f32; COARSE_BLOCK]; CHAINS];
+        let (values, users) =
+            (block.chunks_exact(CHAINS * COARSE_BLOCK), user.chunks_exact(CHAINS));
+        let (tail_values, tail_users) = (values.remainder(), users.remainder());
+        for (values, users) in values.zip(users) {
+            for (chain, sums) in sums.iter_mut().enumerate() {
+                for lane in 0..COARSE_BLOCK {
+                    sums[lane] += f32::from(values[chain * COARSE_BLOCK + lane]) * users[chain];
+                }
+            }
+        }
+        for (values, &user) in tail_values.chunks_exact(COARSE_BLOCK).zip(tail_users) {
+            for lane in 0..COARSE_BLOCK {
+                sums[0][lane] += f32::from(values[lane]) * user;
+            }
+        }
+        for (lane, score) in scores.iter_mut().enumerate() {
+            *score =
+                scales[lane] * ((sums[0][lane] + sums[1][lane]) + (sums[2][lane] + sums[3][lane]));
         }
     }
-    partial.iter().sum::<f32>() + tail
 }
 
 /// A dot product with eight independent partial sums, so the compiler can use SIMD
@@ -334,7 +361,7 @@ impl Als {
         }
         let user = self.fold_in(history);
         let scores = &mut scratch.item_scores;
-        self.scan(Factors::Coarse(&self.coarse.factors, &self.coarse.scales), &user, scores);
+        self.scan(Factors::Coarse(&self.coarse.blocks, &self.coarse.scales), &user, scores);
         let user_norm = dot(&user, &user).sqrt() * 1.001;
         let margins = &self.coarse.margin;
         let Some(threshold) = kth_best_lower_bound(scores, margins, user_norm, k, &mut *keep)
@@ -382,13 +409,16 @@ impl Als {
             arch.dispatch(ScoreItems { factors, user, scores });
             return;
         }
-        let items_per_task = SCAN_FLOATS_PER_TASK.div_ceil(f).max(1);
+        // Whole coarse blocks per task.
+        let items_per_task = SCAN_FLOATS_PER_TASK.div_ceil(f * COARSE_BLOCK).max(1) * COARSE_BLOCK;
         scores.par_chunks_mut(items_per_task).enumerate().for_each(|(task, scores)| {
-            let items = task * items_per_task..task * items_per_task + scores.len();
-            let rows = items.start * f..items.end * f;
+            let first = task * items_per_task;
             let factors = match factors {
-                Factors::Exact(all) => Factors::Exact(&all[rows]),
-                Factors::Coarse(all, scales) => Factors::Coarse(&all[rows], &scales[items]),
+                Factors::Exact(all) => Factors::Exact(&all[first * f..(first + scores.len()) * f]),
+                Factors::Coarse(blocks, scales) => {
+                    let padded = first + scores.len().div_ceil(COARSE_BLOCK) * COARSE_BLOCK;
+                    Factors::Coarse(&blocks[first * f..padded * f], &scales[first..padded])
+                }
             };
             arch.dispatch(ScoreItems { factors, user, scores });
         });
@@ -487,7 +517,8 @@ impl pulp::WithSimd for AddHistory<'_> {
     }
 }
 
-/// Item factors to scan: exact, or quantised to 8 bits with a scale per item.
+/// Item factors to scan: exact, or quantised to 8 bits with a scale per item (in
+/// [`CoarseFactors`] blocks).
 #[derive(Clone, Copy)]
 enum Factors<'a> {
     Exact(&'a [f32]),
@@ -513,12 +544,8 @@ impl pulp::WithSimd for ScoreItems<'_> {
                     *score = dot(item, self.user);
                 }
             }
-            Factors::Coarse(factors, scales) => {
-                for ((score, item), &scale) in
-                    self.scores.iter_mut().zip(factors.chunks_exact(f)).zip(scales)
-                {
-                    *score = scale * coarse_dot(item, self.user);
-                }
+            Factors::Coarse(blocks, scales) => {
+                coarse_scores(blocks, scales, self.user, self.scores)
             }
         }
     }

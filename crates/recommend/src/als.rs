@@ -333,7 +333,6 @@ impl Als {
             matrix: matrix_out,
             rhs: rhs_out,
         });
-        cholesky_solve(&mut matrix, &mut rhs, f);
         rhs.into_iter().map(|v| v as f32).collect()
     }
 
@@ -485,7 +484,8 @@ fn kth_best_lower_bound(
 const SCAN_FLOATS_PER_TASK: usize = 64 * 1024;
 
 /// Adds `Σ (c−1)·y·yᵀ` of a history to the lower triangle of `matrix` (all that
-/// [`cholesky_solve`] reads) and `Σ c·y` to `rhs` (see [`SolveRow`] for why a struct).
+/// [`cholesky_solve`] reads) and `Σ c·y` to `rhs`, then solves for the user vector into
+/// `rhs` (see [`SolveRow`] for why a struct).
 struct AddHistory<'a> {
     als: &'a Als,
     history: &'a [HistoryItem],
@@ -514,6 +514,7 @@ impl pulp::WithSimd for AddHistory<'_> {
                 }
             }
         }
+        cholesky_solve(matrix, rhs, f);
     }
 }
 
@@ -551,29 +552,22 @@ impl pulp::WithSimd for ScoreItems<'_> {
     }
 }
 
-/// Solves `A·x = b` for symmetric positive definite `A` (overwritten), `x` into `b`.
+/// Solves `A·x = b` for symmetric positive definite `A` (overwritten), `x` into `b`,
+/// reading only the lower triangle of `A`. Always inlined so that, called from
+/// [`AddHistory`] under [`pulp::Arch::dispatch`], its row dot products use AVX2.
+#[inline(always)]
 fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) {
     for j in 0..n {
-        let mut diagonal = a[j * n + j];
-        for k in 0..j {
-            diagonal -= a[j * n + k] * a[j * n + k];
-        }
-        let diagonal = diagonal.max(1e-12).sqrt();
+        let diagonal =
+            (a[j * n + j] - dot_f64(&a[j * n..j * n + j], &a[j * n..j * n + j])).max(1e-12).sqrt();
         a[j * n + j] = diagonal;
         for i in j + 1..n {
-            let mut value = a[i * n + j];
-            for k in 0..j {
-                value -= a[i * n + k] * a[j * n + k];
-            }
+            let value = a[i * n + j] - dot_f64(&a[i * n..i * n + j], &a[j * n..j * n + j]);
             a[i * n + j] = value / diagonal;
         }
     }
     for i in 0..n {
-        let mut value = b[i];
-        for k in 0..i {
-            value -= a[i * n + k] * b[k];
-        }
-        b[i] = value / a[i * n + i];
+        b[i] = (b[i] - dot_f64(&a[i * n..i * n + i], &b[..i])) / a[i * n + i];
     }
     for i in (0..n).rev() {
         let mut value = b[i];
@@ -582,4 +576,18 @@ fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) {
         }
         b[i] = value / a[i * n + i];
     }
+}
+
+/// A dot product of `f64` values with four independent partial sums (see [`dot`]).
+#[inline(always)]
+fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
+    let mut partial = [0f64; 4];
+    let (a_chunks, b_chunks) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..4 {
+            partial[lane] += x[lane] * y[lane];
+        }
+    }
+    partial.iter().sum::<f64>() + tail
 }

@@ -146,15 +146,30 @@ fn coarse_scores(blocks: &[i8], scales: &[f32], user: &[f32], scores: &mut [f32]
 /// that, called under [`pulp::Arch::dispatch`], it is compiled for the CPU's widest vectors.
 #[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut partial = [0f32; 8];
-    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
+    lane_dot::<f32, 8>(a, b)
+}
+
+/// [`dot`] of `f64` values, four partial sums (one AVX2 vector).
+#[inline(always)]
+fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
+    lane_dot::<f64, 4>(a, b)
+}
+
+/// A dot product with `LANES` independent partial sums, added up in order at the end.
+#[inline(always)]
+fn lane_dot<T, const LANES: usize>(a: &[T], b: &[T]) -> T
+where
+    T: Copy + Default + std::ops::Add<Output = T> + std::ops::Mul<Output = T> + std::iter::Sum,
+{
+    let mut partial = [T::default(); LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: T = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(&x, &y)| x * y).sum();
     for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..8 {
-            partial[lane] += x[lane] * y[lane];
+        for lane in 0..LANES {
+            partial[lane] = partial[lane] + x[lane] * y[lane];
         }
     }
-    partial.iter().sum::<f32>() + tail
+    partial.iter().copied().sum::<T>() + tail
 }
 
 /// `FᵀF + λI` for a row-major `rows × factors` matrix.
@@ -576,18 +591,4 @@ fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) {
         }
         b[i] = value / a[i * n + i];
     }
-}
-
-/// A dot product of `f64` values with four independent partial sums (see [`dot`]).
-#[inline(always)]
-fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
-    let mut partial = [0f64; 4];
-    let (a_chunks, b_chunks) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..4 {
-            partial[lane] += x[lane] * y[lane];
-        }
-    }
-    partial.iter().sum::<f64>() + tail
 }

@@ -175,20 +175,20 @@ where
 /// `FᵀF + λI` for a row-major `rows × factors` matrix.
 fn regularized_gram(factors_matrix: &[f32], factors: usize, regularization: f32) -> Vec<f32> {
     let arch = pulp::Arch::new();
-    let mut gram = factors_matrix
+    // The blocks' sums are added in block order: a parallel reduction would add them in
+    // whatever order the threads finish, and the same seed would give different factors.
+    let partials: Vec<Vec<f32>> = factors_matrix
         .par_chunks(factors * 1024)
         .map(|block| {
             let mut partial = vec![0f32; factors * factors];
             arch.dispatch(GramBlock { block, factors, partial: &mut partial });
             partial
         })
-        .reduce(
-            || vec![0f32; factors * factors],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
+        .collect();
+    let mut gram = vec![0f32; factors * factors];
+    for partial in &partials {
+        gram.iter_mut().zip(partial).for_each(|(x, y)| *x += y);
+    }
     for a in 0..factors {
         gram[a * factors + a] += regularization;
     }

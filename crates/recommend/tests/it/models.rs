@@ -183,6 +183,25 @@ fn als_top_k_is_exactly_the_ranking_of_its_full_scores() {
     assert!(rescored > 100, "only {rescored} lists compared");
 }
 
+/// The same data and seed give the same ALS model, whatever order the threads finish in.
+#[test]
+fn als_training_is_repeatable() {
+    let data = crate::yoochoose("train_tr");
+    let algorithm = Algorithm::Als(AlsConfig { iterations: 2, ..AlsConfig::default() });
+    let config = TrainConfig { algorithm, weights: Weights::default() };
+    let first = train(&data, config.clone(), "fixture").unwrap();
+    let second = train(&data, config, "fixture").unwrap();
+    let (mut scratch_first, mut scratch_second) = (first.scratch(), second.scratch());
+    for user in (0..first.users.len() as u32).step_by(499) {
+        let (history, _) = first.user_history(first.users.name(user)).unwrap();
+        assert_eq!(
+            first.scores(&history, false, &mut scratch_first),
+            second.scores(&history, false, &mut scratch_second),
+            "user {user}"
+        );
+    }
+}
+
 #[test]
 fn ease_refuses_catalogues_beyond_its_limit() {
     let config = recommend::EaseConfig { max_items: 2, ..Default::default() };

@@ -341,12 +341,11 @@ impl Als {
         let f = self.config.factors;
         let mut matrix: Vec<f64> = self.gram.iter().map(|&v| f64::from(v)).collect();
         let mut rhs = vec![0f64; f];
-        let (matrix_out, rhs_out) = (&mut matrix, &mut rhs);
         pulp::Arch::new().dispatch(AddHistory {
             als: self,
             history,
-            matrix: matrix_out,
-            rhs: rhs_out,
+            matrix: &mut matrix,
+            rhs: &mut rhs,
         });
         rhs.into_iter().map(|v| v as f32).collect()
     }
@@ -361,8 +360,7 @@ impl Als {
     /// [`Als::score`]'s scores would give them, but reading a quarter of the bytes: a first pass
     /// scores every item from its 8-bit factors, the `k`-th best lower bound
     /// (coarse score − margin) among kept items is a threshold no true top-`k` score is
-    /// below, and only the items whose upper bound reaches it are rescored exactly
-    /// (usually a few dozen).
+    /// below, and only the items whose upper bound reaches it are rescored exactly.
     pub(crate) fn top_k(
         &self,
         history: &[HistoryItem],
@@ -413,9 +411,9 @@ impl Als {
     }
 
     /// Scores every item against `user` into `scores`. The scan reads every item vector
-    /// (12.8 MB of `f32` for 50,000 items × 64 factors) and is bound by one core's memory
-    /// bandwidth, so a large catalogue is split across the cores, as `implicit`'s top-k
-    /// does; a small one is not worth the hand-off.
+    /// (12.8 MB of `f32`, 3.2 MB of coarse values for 50,000 items × 64 factors), so a
+    /// large catalogue is split across the cores, as `implicit`'s top-k does; a small one
+    /// is not worth the hand-off. Tasks take whole coarse blocks.
     fn scan(&self, factors: Factors<'_>, user: &[f32], scores: &mut [f32]) {
         let arch = pulp::Arch::new();
         let f = self.config.factors;
@@ -423,7 +421,6 @@ impl Als {
             arch.dispatch(ScoreItems { factors, user, scores });
             return;
         }
-        // Whole coarse blocks per task.
         let items_per_task = SCAN_FLOATS_PER_TASK.div_ceil(f * COARSE_BLOCK).max(1) * COARSE_BLOCK;
         scores.par_chunks_mut(items_per_task).enumerate().for_each(|(task, scores)| {
             let first = task * items_per_task;

@@ -1,19 +1,19 @@
-//! Sentence embeddings with a BERT-family encoder (candle `BertModel`).
+//! Sentence embeddings with a BERT-family encoder (the `bert` crate's
+//! forward pass over weights read with candle's safetensors loader).
 //!
-//! Texts are tokenized in parallel, sorted by length and cut into batches,
-//! each padded only to its own longest text (so short queries are not padded
-//! to a long review's length). The token vectors are mean-pooled over the
-//! attention mask and L2-normalised. An optional cache keyed by a hash of
-//! the text makes re-runs over the same reviews nearly free.
+//! Texts are tokenized in parallel, sorted by length and cut into batches;
+//! a batch's texts are encoded without padding, each over its own tokens.
+//! The token vectors are mean-pooled and L2-normalised. An optional cache
+//! keyed by a hash of the text makes re-runs over the same reviews nearly
+//! free.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use bert::{Activation, Bert, BertConfig, Weight};
+use candle_core::{DType, Device};
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 use xxhash_rust::xxh3::xxh3_64;
@@ -73,13 +73,112 @@ struct ModelSettings {
     prefix: String,
 }
 
+/// The fields of a Hugging Face BERT `config.json` the encoder uses.
+#[derive(Debug, serde::Deserialize)]
+struct ModelConfig {
+    vocab_size: usize,
+    hidden_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    intermediate_size: usize,
+    hidden_act: String,
+    max_position_embeddings: usize,
+    #[serde(default = "one_token_type")]
+    type_vocab_size: usize,
+    #[serde(default = "bert_layer_norm_eps")]
+    layer_norm_eps: f64,
+    #[serde(default)]
+    position_embedding_type: Option<String>,
+    #[serde(default)]
+    model_type: Option<String>,
+}
+
+fn one_token_type() -> usize {
+    1
+}
+
+fn bert_layer_norm_eps() -> f64 {
+    1e-12
+}
+
+impl ModelConfig {
+    fn to_bert(&self, path: &Path) -> Result<BertConfig> {
+        let bad = |reason: String| TextError::BadModelFile { path: path.to_owned(), reason };
+        let activation = match self.hidden_act.as_str() {
+            "gelu" => Activation::Gelu,
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+            "relu" => Activation::Relu,
+            other => {
+                return Err(bad(format!(
+                    "hidden_act {other:?} is not supported (gelu, gelu_new, relu)"
+                )));
+            }
+        };
+        if let Some(kind) =
+            self.position_embedding_type.as_deref().filter(|kind| *kind != "absolute")
+        {
+            return Err(bad(format!(
+                "position_embedding_type {kind:?} is not supported (absolute)"
+            )));
+        }
+        Ok(BertConfig {
+            vocab_size: self.vocab_size,
+            hidden_size: self.hidden_size,
+            num_hidden_layers: self.num_hidden_layers,
+            num_attention_heads: self.num_attention_heads,
+            intermediate_size: self.intermediate_size,
+            max_position_embeddings: self.max_position_embeddings,
+            type_vocab_size: self.type_vocab_size,
+            layer_norm_eps: self.layer_norm_eps as f32,
+            activation,
+        })
+    }
+}
+
+/// Reads the encoder's tensors out of `model.safetensors`; the names may sit
+/// under a `bert.` (or `{model_type}.`) root, as in checkpoints saved with a
+/// task head.
+fn load_bert(
+    weights_path: &Path,
+    bytes: &[u8],
+    config: &ModelConfig,
+    bert_config: BertConfig,
+) -> Result<Bert> {
+    let mut tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)?;
+    let mut roots = vec![String::new(), "bert.".to_owned()];
+    roots.extend(config.model_type.as_ref().map(|kind| format!("{kind}.")));
+    let root = roots
+        .into_iter()
+        .find(|root| tensors.contains_key(&format!("{root}embeddings.word_embeddings.weight")))
+        .unwrap_or_default();
+    let mut failure = None;
+    let model = Bert::load(bert_config, &mut |name| {
+        let tensor = tensors.remove(&format!("{root}{name}"))?;
+        let shape = tensor.dims().to_vec();
+        match tensor.to_dtype(DType::F32).and_then(|tensor| tensor.flatten_all()?.to_vec1::<f32>())
+        {
+            Ok(values) => Some(Weight { shape, values }),
+            Err(error) => {
+                failure.get_or_insert(error);
+                None
+            }
+        }
+    });
+    if let Some(error) = failure {
+        return Err(error.into());
+    }
+    model.map_err(|error| TextError::BadModelFile {
+        path: weights_path.to_owned(),
+        reason: error.to_string(),
+    })
+}
+
 pub struct Encoder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
     prefix: String,
     options: EncoderOptions,
     dim: usize,
-    pad_id: u32,
     cache: Option<EmbeddingCache>,
 }
 
@@ -105,27 +204,24 @@ impl Encoder {
         let tokenizer_path = required_file(dir, "tokenizer.json")?;
         let weights_path = required_file(dir, "model.safetensors")?;
         let config_text = fs::read_to_string(&config_path).map_err(io_error(&config_path))?;
-        let config: Config = serde_json::from_str(&config_text)
+        let config: ModelConfig = serde_json::from_str(&config_text)
             .map_err(|source| TextError::Json { path: config_path.clone(), source })?;
+        let bert_config = config.to_bert(&config_path)?;
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|error| {
             TextError::Tokenizer(format!("{}: {error}", tokenizer_path.display()))
         })?;
-        // Batches are padded here, each to its own longest text, and pads are masked;
-        // a tokenizer.json that pads every text to a fixed length (all-MiniLM-L6-v2's
-        // pads to 128) would make pads look like words and every batch full length.
-        // Truncation is ours too (`max_tokens`, keeping the closing token).
-        let pad_id = tokenizer.get_padding().map(|p| p.pad_id).unwrap_or(0);
+        // Texts are never padded (each is encoded over its own tokens); a
+        // tokenizer.json that pads every text to a fixed length (all-MiniLM-L6-v2's
+        // pads to 128) would make pads look like words. Truncation is ours too
+        // (`max_tokens`, keeping the closing token).
         tokenizer.with_padding(None);
         tokenizer.with_truncation(None).map_err(|error| {
             TextError::Tokenizer(format!("{}: {error}", tokenizer_path.display()))
         })?;
         let weights = fs::read(&weights_path).map_err(io_error(&weights_path))?;
         let fingerprint = xxh3_64(&weights) ^ xxh3_64(config_text.as_bytes());
-        let device = Device::Cpu;
-        let tensors = candle_core::safetensors::load_buffer(&weights, &device)?;
+        let model = load_bert(&weights_path, &weights, &config, bert_config)?;
         drop(weights);
-        let builder = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let model = BertModel::load(builder, &config)?;
 
         let prefix = match &options.prefix {
             Some(prefix) => prefix.clone(),
@@ -140,7 +236,7 @@ impl Encoder {
             }
             None => None,
         };
-        Ok(Encoder { model, tokenizer, prefix, options, dim: config.hidden_size, pad_id, cache })
+        Ok(Encoder { model, tokenizer, prefix, options, dim: config.hidden_size, cache })
     }
 
     /// Width of the embeddings.
@@ -246,29 +342,9 @@ impl Encoder {
         Ok(())
     }
 
-    /// One padded forward pass; returns a normalised mean-pooled vector per input.
+    /// One forward pass; returns a normalised mean-pooled vector per input.
     fn forward_batch(&self, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        let longest = ids.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        let mut input = Vec::with_capacity(ids.len() * longest);
-        let mut mask = Vec::with_capacity(ids.len() * longest);
-        for row in ids {
-            input.extend_from_slice(row);
-            input.extend(std::iter::repeat_n(self.pad_id, longest - row.len()));
-            mask.extend(std::iter::repeat_n(1u32, row.len()));
-            mask.extend(std::iter::repeat_n(0u32, longest - row.len()));
-        }
-        let device = Device::Cpu;
-        let input = Tensor::from_vec(input, (ids.len(), longest), &device)?;
-        let mask = Tensor::from_vec(mask, (ids.len(), longest), &device)?;
-        let token_types = input.zeros_like()?;
-        let hidden = self.model.forward(&input, &token_types, Some(&mask))?;
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::INFINITY)?;
-        let normalised = mean.broadcast_div(&norms)?;
-        Ok(normalised.to_vec2::<f32>()?)
+        Ok(self.model.embed(ids)?)
     }
 }
 

@@ -33,6 +33,10 @@ pub enum TextError {
     /// A tensor operation failed (shape mismatch, bad weights).
     #[error("tensor: {0}")]
     Tensor(#[from] candle_core::Error),
+    /// The encoder refused a batch (a token outside its vocabulary, a text
+    /// longer than its positions).
+    #[error("encoder: {0}")]
+    Encoder(#[from] bert::BertError),
     /// A JSON model file could not be read or written.
     #[error("{path}: {source}")]
     Json { path: PathBuf, source: serde_json::Error },

@@ -1,0 +1,387 @@
+//! The numeric kernels: a packed matrix product with its bias, the
+//! activations, residual + layer normalisation, and attention over one text.
+//!
+//! Each public kernel is compiled three times by `multiversion` (AVX-512,
+//! AVX2 + FMA, portable) and picked at run time. They are plain Rust written
+//! so that the compiler vectorises them: fixed-width arrays, accumulation
+//! along the vector lanes, and no reduction across lanes in a hot loop
+//! (floating-point reductions are not reordered, so they would stay scalar).
+
+use multiversion::multiversion;
+use multiversion::target::match_target;
+use rayon::prelude::*;
+
+use crate::Activation;
+
+/// Outputs per packed weight panel: two AVX-512 registers, four AVX2 ones.
+pub(crate) const PANEL: usize = 32;
+
+/// Activation buffers hold a multiple of this many rows (every row block of
+/// the matrix kernel divides it); the extra rows are never read back.
+pub(crate) const ROW_ALIGN: usize = 12;
+
+/// Rows per task of [`dense`] at most: a task's packed rows (at most
+/// 96 × 1,536 values for BERT-base's widest input) stay in the L2 cache while
+/// every weight panel passes over them.
+const MAX_CHUNK_ROWS: usize = 96;
+
+/// Inputs per pass of [`panel_product`]: 128 × [`PANEL`] weights are 16 KiB,
+/// a third of a 48 KiB L1 data cache.
+const DEPTH: usize = 128;
+
+/// A linear layer's weights packed for [`dense`]: panels of [`PANEL`]
+/// outputs, each panel `inputs × PANEL` values with one input's weights
+/// contiguous; outputs past `outputs` in the last panel are zero.
+pub(crate) struct Dense {
+    pub(crate) inputs: usize,
+    pub(crate) outputs: usize,
+    panels: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Dense {
+    /// Packs `weight` (`outputs × inputs`, row-major: PyTorch's `Linear`).
+    pub(crate) fn pack(weight: &[f32], bias: Vec<f32>, inputs: usize, outputs: usize) -> Dense {
+        debug_assert_eq!(weight.len(), inputs * outputs);
+        debug_assert_eq!(bias.len(), outputs);
+        let panel_count = outputs.div_ceil(PANEL);
+        let mut panels = vec![0.0; panel_count * inputs * PANEL];
+        for (panel_index, panel) in panels.chunks_exact_mut(inputs * PANEL).enumerate() {
+            for (input, slot) in panel.chunks_exact_mut(PANEL).enumerate() {
+                for (lane, value) in slot.iter_mut().enumerate() {
+                    let output = panel_index * PANEL + lane;
+                    if output < outputs {
+                        *value = weight[output * inputs + input];
+                    }
+                }
+            }
+        }
+        Dense { inputs, outputs, panels, bias }
+    }
+}
+
+/// `out = input · Wᵀ + bias`, row by row; `input` holds a multiple of
+/// [`ROW_ALIGN`] rows of `layer.inputs` values.
+pub(crate) fn dense(input: &[f32], layer: &Dense, out: &mut [f32]) {
+    let rows = input.len() / layer.inputs;
+    debug_assert_eq!(rows % ROW_ALIGN, 0);
+    debug_assert_eq!(out.len(), rows * layer.outputs);
+    // Two tasks per thread at least, so that a short batch still uses every core.
+    let threads = rayon::current_num_threads().max(1);
+    let chunk_rows =
+        rows.div_ceil(2 * threads).next_multiple_of(ROW_ALIGN).clamp(ROW_ALIGN, MAX_CHUNK_ROWS);
+    input
+        .par_chunks(chunk_rows * layer.inputs)
+        .zip(out.par_chunks_mut(chunk_rows * layer.outputs))
+        .for_each(|(input, out)| dense_rows(input, out, layer));
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
+fn dense_rows(input: &[f32], out: &mut [f32], layer: &Dense) {
+    // Accumulators per row block: 12 × 2 of AVX-512's 32 registers; 3 × 4 of
+    // AVX2's 16; 6 × 8 of Neon's 32 (4 lanes each).
+    match_target! {
+        "x86_64+avx512f" => dense_rows_with::<12, true>(input, out, layer),
+        "x86_64+avx2+fma" => dense_rows_with::<3, true>(input, out, layer),
+        "aarch64+neon" => dense_rows_with::<6, true>(input, out, layer),
+        _ => dense_rows_with::<3, false>(input, out, layer),
+    }
+}
+
+/// `ROWS` rows at a time against one panel; `FUSED` uses fused multiply-add
+/// (a library call where the target lacks it, so the portable build does not).
+#[inline(always)]
+fn dense_rows_with<const ROWS: usize, const FUSED: bool>(
+    input: &[f32],
+    out: &mut [f32],
+    layer: &Dense,
+) {
+    let Dense { inputs, outputs, ref panels, ref bias } = *layer;
+    // The rows, input-major within blocks of ROWS: one input's values of a
+    // block are adjacent, as the kernel reads them.
+    let mut packed = vec![0.0f32; input.len()];
+    for (block, source) in
+        packed.chunks_exact_mut(ROWS * inputs).zip(input.chunks_exact(ROWS * inputs))
+    {
+        for (row, values) in source.chunks_exact(inputs).enumerate() {
+            for (input_index, &value) in values.iter().enumerate() {
+                block[input_index * ROWS + row] = value;
+            }
+        }
+    }
+    for (panel_index, panel) in panels.chunks_exact(inputs * PANEL).enumerate() {
+        let first = panel_index * PANEL;
+        let width = PANEL.min(outputs - first);
+        let bias = &bias[first..first + width];
+        // A slice of DEPTH inputs of the panel stays in the L1 cache while every
+        // row block passes over it; the sums of later slices are added on.
+        for start_input in (0..inputs).step_by(DEPTH) {
+            let end_input = (start_input + DEPTH).min(inputs);
+            let panel = &panel[start_input * PANEL..end_input * PANEL];
+            for (block_index, block) in packed.chunks_exact(ROWS * inputs).enumerate() {
+                let block = &block[start_input * ROWS..end_input * ROWS];
+                let sums = panel_product::<ROWS, FUSED>(block, panel);
+                for (row_in_block, sums) in sums.iter().enumerate() {
+                    let start = (block_index * ROWS + row_in_block) * outputs + first;
+                    let slots = out[start..start + width].iter_mut().zip(sums);
+                    if start_input == 0 {
+                        slots.zip(bias).for_each(|((slot, sum), bias)| *slot = sum + bias);
+                    } else {
+                        slots.for_each(|(slot, sum)| *slot += sum);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One block of rows times one panel; the `ROWS × PANEL` sums stay in
+/// registers for the whole pass over the inputs.
+#[inline(always)]
+fn panel_product<const ROWS: usize, const FUSED: bool>(
+    block: &[f32],
+    panel: &[f32],
+) -> [[f32; PANEL]; ROWS] {
+    let mut sums = [[0.0f32; PANEL]; ROWS];
+    for (values, weights) in block.chunks_exact(ROWS).zip(panel.chunks_exact(PANEL)) {
+        let values: &[f32; ROWS] = values.try_into().expect("chunks of ROWS");
+        let weights: &[f32; PANEL] = weights.try_into().expect("chunks of PANEL");
+        for (row, &value) in sums.iter_mut().zip(values) {
+            for (sum, &weight) in row.iter_mut().zip(weights) {
+                *sum = if FUSED { value.mul_add(weight, *sum) } else { *sum + value * weight };
+            }
+        }
+    }
+    sums
+}
+
+/// Applies `activation` to every value, in parallel.
+pub(crate) fn activate(values: &mut [f32], activation: Activation) {
+    values.par_chunks_mut(1 << 14).for_each(|chunk| activate_chunk(chunk, activation));
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
+fn activate_chunk(values: &mut [f32], activation: Activation) {
+    match activation {
+        Activation::Gelu => {
+            for value in values {
+                *value = 0.5 * *value * (1.0 + erf(*value * std::f32::consts::FRAC_1_SQRT_2));
+            }
+        }
+        Activation::GeluTanh => {
+            // tanh(y) = 1 − 2 / (e^{2y} + 1)
+            const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+            for value in values {
+                let x = *value;
+                let y = SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
+                let tanh = 1.0 - 2.0 / (exp(2.0 * y) + 1.0);
+                *value = 0.5 * x * (1.0 + tanh);
+            }
+        }
+        Activation::Relu => {
+            for value in values {
+                *value = value.max(0.0);
+            }
+        }
+    }
+}
+
+/// The error function, as a rational function on [−4, 4] (Eigen's
+/// `generic_fast_erf_float`); outside it erf is ±1 in single precision.
+#[inline(always)]
+pub(crate) fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
+    p = x2 * p + -2.101_024e-6;
+    p = x2 * p + -5.692_506_4e-5;
+    p = x2 * p + -7.349_906_3e-4;
+    p = x2 * p + -2.954_6e-3;
+    p = x2 * p + -1.609_603_3e-2;
+    p *= x;
+    let mut q = x2 * -1.456_607_2e-5 + -2.133_740_6e-4;
+    q = x2 * q + -1.682_827e-3;
+    q = x2 * q + -7.373_329_3e-3;
+    q = x2 * q + -1.426_473_9e-2;
+    p / q
+}
+
+/// e^x to about one unit in the last place (Cephes' `expf`: x = n ln 2 + r,
+/// a degree-6 polynomial for e^r, 2^n put in the exponent bits). Inputs are
+/// clamped to where the result is a normal number.
+#[inline(always)]
+pub(crate) fn exp(x: f32) -> f32 {
+    const LN2_HIGH: f32 = 0.693_359_4;
+    const LN2_LOW: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.3, 88.3);
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let r = x - n * LN2_HIGH - n * LN2_LOW;
+    let mut p = 1.987_569_1e-4 * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    let scale = f32::from_bits((((n as i32) + 127) as u32) << 23);
+    e_r * scale
+}
+
+/// Sum with 16 independent partial sums, so that it vectorises.
+#[inline(always)]
+fn lane_sum(values: impl Iterator<Item = f32>) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    for (index, value) in values.enumerate() {
+        lanes[index % 16] += value;
+    }
+    lanes.iter().sum()
+}
+
+/// Layer normalisation's weights.
+pub(crate) struct Norm {
+    pub(crate) gamma: Vec<f32>,
+    pub(crate) beta: Vec<f32>,
+    pub(crate) eps: f32,
+}
+
+/// `rows = norm(rows + residual)` row by row (`residual` may be empty: no
+/// residual), in parallel.
+pub(crate) fn add_and_normalise(rows: &mut [f32], residual: &[f32], norm: &Norm) {
+    let width = norm.gamma.len();
+    const ROWS_PER_TASK: usize = 64;
+    if residual.is_empty() {
+        rows.par_chunks_mut(ROWS_PER_TASK * width).for_each(|rows| normalise_rows(rows, &[], norm));
+    } else {
+        rows.par_chunks_mut(ROWS_PER_TASK * width)
+            .zip(residual.par_chunks(ROWS_PER_TASK * width))
+            .for_each(|(rows, residual)| normalise_rows(rows, residual, norm));
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
+fn normalise_rows(rows: &mut [f32], residual: &[f32], norm: &Norm) {
+    let width = norm.gamma.len();
+    for (index, row) in rows.chunks_exact_mut(width).enumerate() {
+        if !residual.is_empty() {
+            for (value, add) in row.iter_mut().zip(&residual[index * width..(index + 1) * width]) {
+                *value += add;
+            }
+        }
+        let mean = lane_sum(row.iter().copied()) / width as f32;
+        let variance =
+            lane_sum(row.iter().map(|value| (value - mean) * (value - mean))) / width as f32;
+        let scale = 1.0 / (variance + norm.eps).sqrt();
+        for ((value, gamma), beta) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
+            *value = (*value - mean) * scale * gamma + beta;
+        }
+    }
+}
+
+/// Self-attention of one text: `qkv` holds its tokens' query, key and value
+/// rows (`3 × hidden` each), `context` receives `hidden` values per token.
+/// Only the text's own tokens take part, so no mask is needed.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
+pub(crate) fn attend(qkv: &[f32], context: &mut [f32], hidden: usize, heads: usize) {
+    let tokens = context.len() / hidden;
+    let head_width = hidden / heads;
+    let scale = 1.0 / (head_width as f32).sqrt();
+    let stride = 3 * hidden;
+    // One head's keys transposed (head_width × tokens), so that a query's
+    // scores accumulate along the tokens: vector adds, no reductions.
+    let mut keys = vec![0.0f32; head_width * tokens];
+    let mut scores = vec![0.0f32; tokens];
+    for head in 0..heads {
+        let offset = head * head_width;
+        for (token, row) in qkv.chunks_exact(stride).enumerate() {
+            for (component, &value) in
+                row[hidden + offset..hidden + offset + head_width].iter().enumerate()
+            {
+                keys[component * tokens + token] = value;
+            }
+        }
+        for (token, row) in qkv.chunks_exact(stride).enumerate() {
+            let query = &row[offset..offset + head_width];
+            scores.fill(0.0);
+            for (&component, keys) in query.iter().zip(keys.chunks_exact(tokens)) {
+                let component = component * scale;
+                for (score, &key) in scores.iter_mut().zip(keys) {
+                    *score += component * key;
+                }
+            }
+            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            for score in scores.iter_mut() {
+                *score = exp(*score - max);
+            }
+            let total = lane_sum(scores.iter().copied());
+            let out = &mut context[token * hidden + offset..token * hidden + offset + head_width];
+            out.fill(0.0);
+            for (&weight, values) in scores.iter().zip(qkv.chunks_exact(stride)) {
+                let weight = weight / total;
+                let values = &values[2 * hidden + offset..2 * hidden + offset + head_width];
+                for (out, &value) in out.iter_mut().zip(values) {
+                    *out += weight * value;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_is_within_two_ulp_of_the_library() {
+        let mut worst = 0.0f64;
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let ours = exp(x) as f64;
+            let exact = (x as f64).exp();
+            worst = worst.max(((ours - exact) / exact).abs());
+            x += 0.0137;
+        }
+        assert!(worst < 2.5e-7, "largest relative error {worst}");
+    }
+
+    #[test]
+    fn erf_is_within_a_millionth_of_the_library() {
+        let mut worst = 0.0f64;
+        let mut x = -6.0f32;
+        while x < 6.0 {
+            let ours = erf(x) as f64;
+            worst = worst.max((ours - libm::erf(x as f64)).abs());
+            x += 0.000_73;
+        }
+        assert!(worst < 1e-6, "largest absolute error {worst}");
+    }
+
+    /// The packed product against a plain triple loop, on shapes that leave
+    /// a partial panel and several row blocks.
+    #[test]
+    fn dense_matches_the_plain_product() {
+        for (rows, inputs, outputs) in
+            [(12, 5, 3), (36, 40, 70), (120, 64, 96), (12, 1, 33), (24, 300, 40)]
+        {
+            let weight: Vec<f32> =
+                (0..inputs * outputs).map(|i| ((i * 7919) % 97) as f32 / 97.0 - 0.5).collect();
+            let bias: Vec<f32> = (0..outputs).map(|i| i as f32 * 0.01).collect();
+            let input: Vec<f32> =
+                (0..rows * inputs).map(|i| ((i * 104_729) % 89) as f32 / 89.0 - 0.5).collect();
+            let layer = Dense::pack(&weight, bias.clone(), inputs, outputs);
+            let mut out = vec![0.0; rows * outputs];
+            dense(&input, &layer, &mut out);
+            for row in 0..rows {
+                for output in 0..outputs {
+                    let expected: f32 = bias[output]
+                        + (0..inputs)
+                            .map(|k| input[row * inputs + k] * weight[output * inputs + k])
+                            .sum::<f32>();
+                    let got = out[row * outputs + output];
+                    assert!(
+                        (got - expected).abs() < 1e-4,
+                        "{rows}×{inputs}·{outputs}: [{row}][{output}] {got} vs {expected}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,20 +1,27 @@
 //! The numeric kernels: a packed matrix product with its bias, the
 //! activations, residual + layer normalisation, and attention over one text.
 //!
-//! Each public kernel is compiled three times by `multiversion` (AVX-512,
-//! AVX2 + FMA, portable) and picked at run time. They are plain Rust written
-//! so that the compiler vectorises them: fixed-width arrays, accumulation
-//! along the vector lanes, and no reduction across lanes in a hot loop
-//! (floating-point reductions are not reordered, so they would stay scalar).
+//! Each runs under `pulp::Arch::dispatch` (as a struct implementing
+//! `WithSimd`), which compiles it for AVX2 + FMA (and Neon) and picks it at
+//! run time. The matrix product is written with pulp's explicit vector types,
+//! so its 6 × 16 block of sums is in registers whatever the optimiser
+//! decides; an auto-vectorised version of the same loops came out scalar or
+//! as gathers depending on how the crate was split into codegen units. The
+//! other kernels are plain loops the compiler vectorises: fixed-width lane
+//! arrays and no reduction across lanes in a hot loop (floating-point
+//! reductions are not reordered, so they would stay scalar).
 
-use multiversion::multiversion;
-use multiversion::target::match_target;
+use pulp::Simd;
 use rayon::prelude::*;
 
 use crate::Activation;
 
-/// Outputs per packed weight panel: two AVX-512 registers, four AVX2 ones.
+/// Outputs per packed weight panel (two passes of the 16-wide kernel).
 pub(crate) const PANEL: usize = 32;
+
+/// Rows per block of the matrix kernel: 6 rows × 2 AVX2 vectors of sums is
+/// 12 of the 16 registers, leaving room for two weight vectors and a broadcast.
+const BLOCK_ROWS: usize = 6;
 
 /// Activation buffers hold a multiple of this many rows (every row block of
 /// the matrix kernel divides it); the extra rows are never read back.
@@ -25,7 +32,7 @@ pub(crate) const ROW_ALIGN: usize = 12;
 /// every weight panel passes over them.
 const MAX_CHUNK_ROWS: usize = 96;
 
-/// Inputs per pass of [`panel_product`]: 128 × [`PANEL`] weights are 16 KiB,
+/// Inputs per pass of [`block_product`]: 128 × [`PANEL`] weights are 16 KiB,
 /// a third of a 48 KiB L1 data cache.
 const DEPTH: usize = 128;
 
@@ -76,58 +83,56 @@ pub(crate) fn dense(input: &[f32], layer: &Dense, out: &mut [f32]) {
         .for_each(|(input, out)| dense_rows(input, out, layer));
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
 fn dense_rows(input: &[f32], out: &mut [f32], layer: &Dense) {
-    // Accumulators per row block: 12 × 2 of AVX-512's 32 registers; 3 × 4 of
-    // AVX2's 16; 6 × 8 of Neon's 32 (4 lanes each).
-    match_target! {
-        "x86_64+avx512f" => dense_rows_with::<12, true>(input, out, layer),
-        "x86_64+avx2+fma" => dense_rows_with::<3, true>(input, out, layer),
-        "aarch64+neon" => dense_rows_with::<6, true>(input, out, layer),
-        _ => dense_rows_with::<3, false>(input, out, layer),
-    }
-}
-
-/// `ROWS` rows at a time against one panel; `FUSED` uses fused multiply-add
-/// (a library call where the target lacks it, so the portable build does not).
-#[inline(always)]
-fn dense_rows_with<const ROWS: usize, const FUSED: bool>(
-    input: &[f32],
-    out: &mut [f32],
-    layer: &Dense,
-) {
-    let Dense { inputs, outputs, ref panels, ref bias } = *layer;
-    // The rows, input-major within blocks of ROWS: one input's values of a
-    // block are adjacent, as the kernel reads them.
+    let inputs = layer.inputs;
+    // The rows, input-major within blocks of BLOCK_ROWS: one input's values of
+    // a block are adjacent, as the kernel reads them.
     let mut packed = vec![0.0f32; input.len()];
     for (block, source) in
-        packed.chunks_exact_mut(ROWS * inputs).zip(input.chunks_exact(ROWS * inputs))
+        packed.chunks_exact_mut(BLOCK_ROWS * inputs).zip(input.chunks_exact(BLOCK_ROWS * inputs))
     {
         for (row, values) in source.chunks_exact(inputs).enumerate() {
             for (input_index, &value) in values.iter().enumerate() {
-                block[input_index * ROWS + row] = value;
+                block[input_index * BLOCK_ROWS + row] = value;
             }
         }
     }
-    for (panel_index, panel) in panels.chunks_exact(inputs * PANEL).enumerate() {
-        let first = panel_index * PANEL;
-        let width = PANEL.min(outputs - first);
-        let bias = &bias[first..first + width];
-        // A slice of DEPTH inputs of the panel stays in the L1 cache while every
-        // row block passes over it; the sums of later slices are added on.
-        for start_input in (0..inputs).step_by(DEPTH) {
-            let end_input = (start_input + DEPTH).min(inputs);
-            let panel = &panel[start_input * PANEL..end_input * PANEL];
-            for (block_index, block) in packed.chunks_exact(ROWS * inputs).enumerate() {
-                let block = &block[start_input * ROWS..end_input * ROWS];
-                let sums = panel_product::<ROWS, FUSED>(block, panel);
-                for (row_in_block, sums) in sums.iter().enumerate() {
-                    let start = (block_index * ROWS + row_in_block) * outputs + first;
-                    let slots = out[start..start + width].iter_mut().zip(sums);
-                    if start_input == 0 {
-                        slots.zip(bias).for_each(|((slot, sum), bias)| *slot = sum + bias);
-                    } else {
-                        slots.for_each(|(slot, sum)| *slot += sum);
+    pulp::Arch::new().dispatch(DenseRows { packed: &packed, out, layer });
+}
+
+struct DenseRows<'a> {
+    packed: &'a [f32],
+    out: &'a mut [f32],
+    layer: &'a Dense,
+}
+
+impl pulp::WithSimd for DenseRows<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let DenseRows { packed, out, layer } = self;
+        let Dense { inputs, outputs, ref panels, ref bias } = *layer;
+        for (panel_index, panel) in panels.chunks_exact(inputs * PANEL).enumerate() {
+            let first = panel_index * PANEL;
+            let width = PANEL.min(outputs - first);
+            let bias = &bias[first..first + width];
+            // A slice of DEPTH inputs of the panel stays in the L1 cache while
+            // every row block passes over it; later slices' sums are added on.
+            for start_input in (0..inputs).step_by(DEPTH) {
+                let end_input = (start_input + DEPTH).min(inputs);
+                let panel = &panel[start_input * PANEL..end_input * PANEL];
+                for (block_index, block) in packed.chunks_exact(BLOCK_ROWS * inputs).enumerate() {
+                    let block = &block[start_input * BLOCK_ROWS..end_input * BLOCK_ROWS];
+                    let sums = block_product(simd, block, panel);
+                    for (row_in_block, sums) in sums.iter().enumerate() {
+                        let start = (block_index * BLOCK_ROWS + row_in_block) * outputs + first;
+                        let slots = out[start..start + width].iter_mut().zip(sums);
+                        if start_input == 0 {
+                            slots.zip(bias).for_each(|((slot, sum), bias)| *slot = sum + bias);
+                        } else {
+                            slots.for_each(|(slot, sum)| *slot += sum);
+                        }
                     }
                 }
             }
@@ -135,21 +140,26 @@ fn dense_rows_with<const ROWS: usize, const FUSED: bool>(
     }
 }
 
-/// One block of rows times one panel; the `ROWS × PANEL` sums stay in
-/// registers for the whole pass over the inputs.
+/// One block of rows times one panel, in column groups of two vectors: the
+/// `BLOCK_ROWS × 2` vector sums stay in registers over the whole slice.
 #[inline(always)]
-fn panel_product<const ROWS: usize, const FUSED: bool>(
-    block: &[f32],
-    panel: &[f32],
-) -> [[f32; PANEL]; ROWS] {
-    let mut sums = [[0.0f32; PANEL]; ROWS];
-    for (values, weights) in block.chunks_exact(ROWS).zip(panel.chunks_exact(PANEL)) {
-        let values: &[f32; ROWS] = values.try_into().expect("chunks of ROWS");
-        let weights: &[f32; PANEL] = weights.try_into().expect("chunks of PANEL");
-        for (row, &value) in sums.iter_mut().zip(values) {
-            for (sum, &weight) in row.iter_mut().zip(weights) {
-                *sum = if FUSED { value.mul_add(weight, *sum) } else { *sum + value * weight };
+fn block_product<S: Simd>(simd: S, block: &[f32], panel: &[f32]) -> [[f32; PANEL]; BLOCK_ROWS] {
+    let group = 2 * S::F32_LANES;
+    let mut sums = [[0.0f32; PANEL]; BLOCK_ROWS];
+    for first in (0..PANEL).step_by(group) {
+        let mut vectors = [[simd.splat_f32s(0.0); 2]; BLOCK_ROWS];
+        for (values, weights) in block.chunks_exact(BLOCK_ROWS).zip(panel.chunks_exact(PANEL)) {
+            let (weights, _) = S::as_simd_f32s(&weights[first..first + group]);
+            let (low, high) = (weights[0], weights[1]);
+            for (vector, &value) in vectors.iter_mut().zip(values) {
+                let value = simd.splat_f32s(value);
+                vector[0] = simd.mul_add_f32s(value, low, vector[0]);
+                vector[1] = simd.mul_add_f32s(value, high, vector[1]);
             }
+        }
+        for (row, vector) in sums.iter_mut().zip(&vectors) {
+            let (slots, _) = S::as_mut_simd_f32s(&mut row[first..first + group]);
+            slots.copy_from_slice(vector);
         }
     }
     sums
@@ -157,30 +167,42 @@ fn panel_product<const ROWS: usize, const FUSED: bool>(
 
 /// Applies `activation` to every value, in parallel.
 pub(crate) fn activate(values: &mut [f32], activation: Activation) {
-    values.par_chunks_mut(1 << 14).for_each(|chunk| activate_chunk(chunk, activation));
+    values.par_chunks_mut(1 << 14).for_each(|values| {
+        pulp::Arch::new().dispatch(Activate { values, activation });
+    });
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
-fn activate_chunk(values: &mut [f32], activation: Activation) {
-    match activation {
-        Activation::Gelu => {
-            for value in values {
-                *value = 0.5 * *value * (1.0 + erf(*value * std::f32::consts::FRAC_1_SQRT_2));
+struct Activate<'a> {
+    values: &'a mut [f32],
+    activation: Activation,
+}
+
+impl pulp::WithSimd for Activate<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let Activate { values, activation } = self;
+        match activation {
+            Activation::Gelu => {
+                for value in values {
+                    *value = 0.5 * *value * (1.0 + erf(*value * std::f32::consts::FRAC_1_SQRT_2));
+                }
             }
-        }
-        Activation::GeluTanh => {
-            // tanh(y) = 1 − 2 / (e^{2y} + 1)
-            const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-            for value in values {
-                let x = *value;
-                let y = SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
-                let tanh = 1.0 - 2.0 / (exp(2.0 * y) + 1.0);
-                *value = 0.5 * x * (1.0 + tanh);
+            Activation::GeluTanh => {
+                // tanh(y) = 1 − 2 / (e^{2y} + 1)
+                const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+                for value in values {
+                    let x = *value;
+                    let y = SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
+                    let tanh = 1.0 - 2.0 / (exp(2.0 * y) + 1.0);
+                    *value = 0.5 * x * (1.0 + tanh);
+                }
             }
-        }
-        Activation::Relu => {
-            for value in values {
-                *value = value.max(0.0);
+            Activation::Relu => {
+                for value in values {
+                    *value = value.max(0.0);
+                }
             }
         }
     }
@@ -257,21 +279,38 @@ pub(crate) fn add_and_normalise(rows: &mut [f32], residual: &[f32], norm: &Norm)
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
 fn normalise_rows(rows: &mut [f32], residual: &[f32], norm: &Norm) {
-    let width = norm.gamma.len();
-    for (index, row) in rows.chunks_exact_mut(width).enumerate() {
-        if !residual.is_empty() {
-            for (value, add) in row.iter_mut().zip(&residual[index * width..(index + 1) * width]) {
-                *value += add;
+    pulp::Arch::new().dispatch(NormaliseRows { rows, residual, norm });
+}
+
+struct NormaliseRows<'a> {
+    rows: &'a mut [f32],
+    residual: &'a [f32],
+    norm: &'a Norm,
+}
+
+impl pulp::WithSimd for NormaliseRows<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let NormaliseRows { rows, residual, norm } = self;
+        let width = norm.gamma.len();
+        for (index, row) in rows.chunks_exact_mut(width).enumerate() {
+            if !residual.is_empty() {
+                for (value, add) in
+                    row.iter_mut().zip(&residual[index * width..(index + 1) * width])
+                {
+                    *value += add;
+                }
             }
-        }
-        let mean = lane_sum(row.iter().copied()) / width as f32;
-        let variance =
-            lane_sum(row.iter().map(|value| (value - mean) * (value - mean))) / width as f32;
-        let scale = 1.0 / (variance + norm.eps).sqrt();
-        for ((value, gamma), beta) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
-            *value = (*value - mean) * scale * gamma + beta;
+            let mean = lane_sum(row.iter().copied()) / width as f32;
+            let variance =
+                lane_sum(row.iter().map(|value| (value - mean) * (value - mean))) / width as f32;
+            let scale = 1.0 / (variance + norm.eps).sqrt();
+            for ((value, gamma), beta) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
+                *value = (*value - mean) * scale * gamma + beta;
+            }
         }
     }
 }
@@ -279,46 +318,63 @@ fn normalise_rows(rows: &mut [f32], residual: &[f32], norm: &Norm) {
 /// Self-attention of one text: `qkv` holds its tokens' query, key and value
 /// rows (`3 × hidden` each), `context` receives `hidden` values per token.
 /// Only the text's own tokens take part, so no mask is needed.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
 pub(crate) fn attend(qkv: &[f32], context: &mut [f32], hidden: usize, heads: usize) {
-    let tokens = context.len() / hidden;
-    let head_width = hidden / heads;
-    let scale = 1.0 / (head_width as f32).sqrt();
-    let stride = 3 * hidden;
-    // One head's keys transposed (head_width × tokens), so that a query's
-    // scores accumulate along the tokens: vector adds, no reductions.
-    let mut keys = vec![0.0f32; head_width * tokens];
-    let mut scores = vec![0.0f32; tokens];
-    for head in 0..heads {
-        let offset = head * head_width;
-        for (token, row) in qkv.chunks_exact(stride).enumerate() {
-            for (component, &value) in
-                row[hidden + offset..hidden + offset + head_width].iter().enumerate()
-            {
-                keys[component * tokens + token] = value;
-            }
-        }
-        for (token, row) in qkv.chunks_exact(stride).enumerate() {
-            let query = &row[offset..offset + head_width];
-            scores.fill(0.0);
-            for (&component, keys) in query.iter().zip(keys.chunks_exact(tokens)) {
-                let component = component * scale;
-                for (score, &key) in scores.iter_mut().zip(keys) {
-                    *score += component * key;
+    pulp::Arch::new().dispatch(Attend { qkv, context, hidden, heads });
+}
+
+struct Attend<'a> {
+    qkv: &'a [f32],
+    context: &'a mut [f32],
+    hidden: usize,
+    heads: usize,
+}
+
+impl pulp::WithSimd for Attend<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let Attend { qkv, context, hidden, heads } = self;
+        let tokens = context.len() / hidden;
+        let head_width = hidden / heads;
+        let scale = 1.0 / (head_width as f32).sqrt();
+        let stride = 3 * hidden;
+        // One head's keys transposed (head_width × tokens), so that a query's
+        // scores accumulate along the tokens: vector adds, no reductions.
+        let mut keys = vec![0.0f32; head_width * tokens];
+        let mut scores = vec![0.0f32; tokens];
+        for head in 0..heads {
+            let offset = head * head_width;
+            for (token, row) in qkv.chunks_exact(stride).enumerate() {
+                for (component, &value) in
+                    row[hidden + offset..hidden + offset + head_width].iter().enumerate()
+                {
+                    keys[component * tokens + token] = value;
                 }
             }
-            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            for score in scores.iter_mut() {
-                *score = exp(*score - max);
-            }
-            let total = lane_sum(scores.iter().copied());
-            let out = &mut context[token * hidden + offset..token * hidden + offset + head_width];
-            out.fill(0.0);
-            for (&weight, values) in scores.iter().zip(qkv.chunks_exact(stride)) {
-                let weight = weight / total;
-                let values = &values[2 * hidden + offset..2 * hidden + offset + head_width];
-                for (out, &value) in out.iter_mut().zip(values) {
-                    *out += weight * value;
+            for (token, row) in qkv.chunks_exact(stride).enumerate() {
+                let query = &row[offset..offset + head_width];
+                scores.fill(0.0);
+                for (&component, keys) in query.iter().zip(keys.chunks_exact(tokens)) {
+                    let component = component * scale;
+                    for (score, &key) in scores.iter_mut().zip(keys) {
+                        *score += component * key;
+                    }
+                }
+                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                for score in scores.iter_mut() {
+                    *score = exp(*score - max);
+                }
+                let total = lane_sum(scores.iter().copied());
+                let out =
+                    &mut context[token * hidden + offset..token * hidden + offset + head_width];
+                out.fill(0.0);
+                for (&weight, values) in scores.iter().zip(qkv.chunks_exact(stride)) {
+                    let weight = weight / total;
+                    let values = &values[2 * hidden + offset..2 * hidden + offset + head_width];
+                    for (out, &value) in out.iter_mut().zip(values) {
+                        *out += weight * value;
+                    }
                 }
             }
         }

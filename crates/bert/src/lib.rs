@@ -4,18 +4,17 @@
 //! Why not candle's `BertModel`, which the text crate used before: on the
 //! project's machine it encoded the 2,000 English review sentences at about
 //! half of sentence-transformers' rate (docs/benchmarks.md, `text-throughput`).
-//! Its matrix products run the AVX2 kernels of the `gemm` crate (the AVX-512
-//! ones need a `bytemuck` feature that would rebuild Arrow), every batch is
-//! padded to its longest text, and the exact GELU calls a scalar `erf`.
-//! Here:
+//! Every batch was padded to its longest text, each operation was a separate
+//! pass through candle's thread pool, and the exact GELU called a scalar `erf`
+//! for each of the 1,536 values per token and layer. Here:
 //!
 //! - the texts of a batch are concatenated without padding: every step but
 //!   attention works row by row, so each linear layer is one matrix product
 //!   over the batch's real tokens, and attention runs per text over its own
 //!   tokens (no mask);
 //! - weights are packed once, at load, into panels of 32 outputs, and the
-//!   product keeps a 12 × 32 block of sums in AVX-512 registers (3 × 32 with
-//!   AVX2) — see [`kernels`];
+//!   product keeps a 6 × 16 block of sums in AVX2 registers, written with
+//!   pulp's vector types — see [`kernels`];
 //! - query, key and value are one fused product; GELU, `exp` and layer
 //!   normalisation are vectorised.
 //!

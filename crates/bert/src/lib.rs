@@ -14,7 +14,7 @@
 //!   tokens (no mask);
 //! - weights are packed once, at load, into panels of 32 outputs, and the
 //!   product keeps a 6 × 16 block of sums in AVX2 registers, written with
-//!   pulp's vector types — see [`kernels`];
+//!   pulp's vector types — see `src/kernels.rs`;
 //! - query, key and value are one fused product; GELU, `exp` and layer
 //!   normalisation are vectorised.
 //!

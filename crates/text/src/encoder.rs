@@ -178,13 +178,12 @@ pub struct Encoder {
     tokenizer: Tokenizer,
     prefix: String,
     options: EncoderOptions,
-    dim: usize,
     cache: Option<EmbeddingCache>,
 }
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encoder").field("prefix", &self.prefix).field("dim", &self.dim).finish()
+        f.debug_struct("Encoder").field("prefix", &self.prefix).field("dim", &self.dim()).finish()
     }
 }
 
@@ -236,12 +235,12 @@ impl Encoder {
             }
             None => None,
         };
-        Ok(Encoder { model, tokenizer, prefix, options, dim: config.hidden_size, cache })
+        Ok(Encoder { model, tokenizer, prefix, options, cache })
     }
 
     /// Width of the embeddings.
     pub fn dim(&self) -> usize {
-        self.dim
+        self.model.config().hidden_size
     }
 
     /// The prefix put before every text.
@@ -303,7 +302,7 @@ impl Encoder {
         let mut done = 0;
         for batch in order.chunks(self.options.batch_size.max(1)) {
             let ids: Vec<&[u32]> = batch.iter().map(|&i| tokenized[i].as_slice()).collect();
-            let vectors = self.forward_batch(&ids)?;
+            let vectors = self.model.embed(&ids)?;
             for (&i, vector) in batch.iter().zip(vectors) {
                 let key = keys[missing[i]];
                 fresh.insert(key, vector);
@@ -317,7 +316,7 @@ impl Encoder {
             progress(done, missing.len());
         }
         self.save_to_cache(&fresh, &mut unsaved)?;
-        let mut values = Vec::with_capacity(texts.len() * self.dim);
+        let mut values = Vec::with_capacity(texts.len() * self.dim());
         for key in &keys {
             let vector = match fresh.get(key) {
                 Some(vector) => vector.as_slice(),
@@ -327,7 +326,7 @@ impl Encoder {
             };
             values.extend_from_slice(vector);
         }
-        Ok(Embeddings { dim: self.dim, values })
+        Ok(Embeddings { dim: self.dim(), values })
     }
 
     fn save_to_cache(
@@ -340,11 +339,6 @@ impl Encoder {
         }
         unsaved.clear();
         Ok(())
-    }
-
-    /// One forward pass; returns a normalised mean-pooled vector per input.
-    fn forward_batch(&self, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        Ok(self.model.embed(ids)?)
     }
 }
 

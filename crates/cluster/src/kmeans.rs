@@ -78,11 +78,12 @@ impl KMeans {
         } else {
             0.0
         };
+        let row_norms = row_norms(data);
         let mut best: Option<KMeansModel<T>> = None;
         for run in 0..config.init_runs {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed.wrapping_add(run as u64));
-            let seeds = kmeans_plus_plus(data, config.k, &mut rng);
-            let model = lloyd(data, seeds, config.max_iterations, shift_tolerance);
+            let seeds = kmeans_plus_plus(data, &row_norms, config.k, &mut rng);
+            let model = lloyd(data, &row_norms, seeds, config.max_iterations, shift_tolerance);
             if best.as_ref().is_none_or(|best| model.inertia < best.inertia) {
                 best = Some(model);
             }
@@ -103,10 +104,12 @@ impl<T: Scalar> KMeansModel<T> {
         }
         let centroids = Centroids::new(&self.centroids);
         let mut labels = vec![0; data.rows()];
+        let arch = pulp::Arch::new();
         labels.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(task, labels)| {
             let first = task * ROWS_PER_TASK;
-            let mut visitor = Labeller { labels, first };
-            centroids.visit_scores(data, first..first + visitor.labels.len(), &mut visitor);
+            let rows = first..first + labels.len();
+            let visitor = Labeller { labels, first };
+            arch.dispatch(VisitScores { centroids: &centroids, data, rows, visitor });
         });
         Ok(labels)
     }
@@ -136,13 +139,14 @@ fn mean_feature_variance<T: Scalar>(data: &Matrix<T>) -> f64 {
 /// through memory on every feature).
 const CENTROID_BLOCK: usize = 8;
 /// Rows scored together: each row's multiply-adds form a dependent chain, so
-/// interleaving several rows keeps the vector units busy.
-const ROWS_TOGETHER: usize = 4;
+/// interleaving several rows keeps the vector units busy (8 chains cover the
+/// latency of two AVX2 adders; 4 left them idle half the time).
+const ROWS_TOGETHER: usize = 8;
 
 /// Centroids laid out for the nearest-centroid search: transposed (feature-major) in
-/// blocks of [`CENTROID_BLOCK`], padded with zeros, so that the inner loop runs over a
-/// block of centroids with one independent accumulator each and vectorises; and with
-/// their squared norms, so that `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c` needs only the dot
+/// blocks of [`CENTROID_BLOCK`], padded with zeros and multiplied by −2 (exact, a
+/// power of two), so that the inner loop runs over a block of centroids with one
+/// independent accumulator each and vectorises; and with their squared norms, so that `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c` needs only the dot
 /// products (scikit-learn computes distances the same way).
 struct Centroids<T> {
     k: usize,
@@ -156,10 +160,11 @@ impl<T: Scalar> Centroids<T> {
     fn new(centroids: &Matrix<T>) -> Self {
         let (k, columns) = (centroids.rows(), centroids.columns());
         let padded = k.div_ceil(CENTROID_BLOCK) * CENTROID_BLOCK;
+        let minus_two = -(T::one() + T::one());
         let mut transposed = vec![T::zero(); padded * columns];
         for cluster in 0..k {
             for (column, &value) in centroids.row(cluster).iter().enumerate() {
-                transposed[column * padded + cluster] = value;
+                transposed[column * padded + cluster] = value * minus_two;
             }
         }
         let mut squared_norms = vec![T::zero(); padded];
@@ -172,6 +177,7 @@ impl<T: Scalar> Centroids<T> {
     /// Calls `visitor.visit(row, scores)` for every row in `rows`, in order, where
     /// `scores[c]` is `‖c‖² − 2 x·c`: the squared distance from the row to centroid `c`,
     /// less `‖x‖²`.
+    #[inline(always)]
     fn visit_scores<V: ScoreVisitor<T>>(
         &self,
         data: &Matrix<T>,
@@ -182,6 +188,7 @@ impl<T: Scalar> Centroids<T> {
     }
 
     /// [`Centroids::visit_scores`] for the listed rows.
+    #[inline(always)]
     fn visit_scores_of<V: ScoreVisitor<T>>(
         &self,
         data: &Matrix<T>,
@@ -219,7 +226,6 @@ impl<T: Scalar> Centroids<T> {
     /// Scores of [`ROWS_TOGETHER`] rows, row after row, each `padded` long.
     #[inline(always)]
     fn group_scores(&self, rows: &[&[T]; ROWS_TOGETHER], scores: &mut [T]) {
-        let minus_two = -(T::one() + T::one());
         for block in (0..self.padded).step_by(CENTROID_BLOCK) {
             let norms = &self.squared_norms[block..block + CENTROID_BLOCK];
             let mut partial = [[T::zero(); CENTROID_BLOCK]; ROWS_TOGETHER];
@@ -230,9 +236,9 @@ impl<T: Scalar> Centroids<T> {
                 let start = column * self.padded + block;
                 let centroid_values = &self.transposed[start..start + CENTROID_BLOCK];
                 for (sums, row) in partial.iter_mut().zip(rows) {
-                    let scaled = row[column] * minus_two;
+                    let value = row[column];
                     for lane in 0..CENTROID_BLOCK {
-                        sums[lane] += scaled * centroid_values[lane];
+                        sums[lane] += value * centroid_values[lane];
                     }
                 }
             }
@@ -262,12 +268,53 @@ trait ScoreVisitor<T> {
     fn visit(&mut self, row: usize, scores: &[T]);
 }
 
+/// [`Centroids::visit_scores`] under `pulp::Arch::dispatch`: a struct rather than a
+/// closure, because pulp compiles `with_simd` (always inlined, with everything it calls)
+/// for AVX2/FMA, whereas a closure's body may stay out of line at the baseline (SSE2).
+struct VisitScores<'a, T, V> {
+    centroids: &'a Centroids<T>,
+    data: &'a Matrix<T>,
+    rows: std::ops::Range<usize>,
+    visitor: V,
+}
+
+impl<T: Scalar, V: ScoreVisitor<T>> pulp::WithSimd for VisitScores<'_, T, V> {
+    type Output = V;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> V {
+        let VisitScores { centroids, data, rows, mut visitor } = self;
+        centroids.visit_scores(data, rows, &mut visitor);
+        visitor
+    }
+}
+
 /// `‖x‖²` of every row.
 fn row_norms<T: Scalar>(data: &Matrix<T>) -> Vec<T> {
-    (0..data.rows())
-        .into_par_iter()
-        .map(|row| data.row(row).iter().map(|&value| value * value).sum())
-        .collect()
+    let arch = pulp::Arch::new();
+    let mut norms = vec![T::zero(); data.rows()];
+    norms.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(task, norms)| {
+        arch.dispatch(RowNorms { data, first: task * ROWS_PER_TASK, norms });
+    });
+    norms
+}
+
+struct RowNorms<'a, T> {
+    data: &'a Matrix<T>,
+    first: usize,
+    norms: &'a mut [T],
+}
+
+impl<T: Scalar> pulp::WithSimd for RowNorms<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let RowNorms { data, first, norms } = self;
+        for (offset, norm) in norms.iter_mut().enumerate() {
+            *norm = data.row(first + offset).iter().map(|&value| value * value).sum();
+        }
+    }
 }
 
 /// A squared distance from its norm form, clamped at 0 against rounding.
@@ -279,17 +326,21 @@ fn distance_from_score<T: Scalar>(row_norm: T, score: T) -> f64 {
 /// scikit-learn's greedy k-means++: each new centroid is the best, by the resulting
 /// potential (sum of squared distances to the nearest centroid), of `2 + ⌊ln k⌋`
 /// candidates drawn with probability proportional to that squared distance.
-fn kmeans_plus_plus<T: Scalar>(data: &Matrix<T>, k: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<T> {
+fn kmeans_plus_plus<T: Scalar>(
+    data: &Matrix<T>,
+    row_norms: &[T],
+    k: usize,
+    rng: &mut Xoshiro256PlusPlus,
+) -> Vec<T> {
     let rows = data.rows();
     let trials = 2 + (k as f64).ln().floor() as usize;
     let first = rng.random_range(0..rows);
     let mut centroids: Vec<T> = data.row(first).to_vec();
-    let row_norms = row_norms(data);
     // Distances through the norms, as in the Lloyd step (and as scikit-learn computes
     // them), clamped at 0 against rounding.
     let mut closest = vec![0.0; rows];
     let unbounded = vec![f64::INFINITY; rows];
-    candidate_distances(data, &row_norms, &[first], &unbounded, &mut closest);
+    candidate_distances(data, row_norms, &[first], &unbounded, &mut closest);
     drop(unbounded);
     let mut cumulative = vec![0.0; rows];
     // Row after row, each row's squared distance to every candidate.
@@ -307,7 +358,7 @@ fn kmeans_plus_plus<T: Scalar>(data: &Matrix<T>, k: usize, rng: &mut Xoshiro256P
             })
             .collect();
         let potentials =
-            candidate_distances(data, &row_norms, &candidates, &closest, &mut to_candidates);
+            candidate_distances(data, row_norms, &candidates, &closest, &mut to_candidates);
         let best = (0..trials)
             .min_by(|&left, &right| potentials[left].total_cmp(&potentials[right]))
             .unwrap_or(0);
@@ -332,6 +383,7 @@ fn candidate_distances<T: Scalar>(
 ) -> Vec<f64> {
     let trials = candidates.len();
     let layout = Centroids::new(&data.select_rows(candidates));
+    let arch = pulp::Arch::new();
     // Per-task potentials are collected in task order and added in that order, so the
     // choice of candidate does not depend on how rayon split the work.
     let per_task: Vec<Vec<f64>> = to_candidates
@@ -340,15 +392,15 @@ fn candidate_distances<T: Scalar>(
         .map(|(task, to_candidates)| {
             let first = task * ROWS_PER_TASK;
             let count = to_candidates.len() / trials;
-            let mut visitor = Potentials {
+            let visitor = Potentials {
                 closest: &closest[first..first + count],
                 first,
                 row_norms,
                 to_candidates,
                 potentials: vec![0.0; trials],
             };
-            layout.visit_scores(data, first..first + count, &mut visitor);
-            visitor.potentials
+            let rows = first..first + count;
+            arch.dispatch(VisitScores { centroids: &layout, data, rows, visitor }).potentials
         })
         .collect();
     per_task.into_iter().fold(vec![0.0; trials], add_vectors)
@@ -443,15 +495,14 @@ struct Reassigner<'a, T> {
 impl<T: Scalar> ScoreVisitor<T> for Reassigner<'_, T> {
     #[inline(always)]
     fn visit(&mut self, row: usize, scores: &[T]) {
+        // Branch-free: which centroid wins is data-dependent, and mispredicted branches
+        // here cost more than the selects.
         let mut best = (0, scores[0]);
         let mut second = T::infinity();
         for (cluster, &score) in scores.iter().enumerate().skip(1) {
-            if score < best.1 {
-                second = best.1;
-                best = (cluster, score);
-            } else if score < second {
-                second = score;
-            }
+            second = second.min(best.1.max(score));
+            let closer = score < best.1;
+            best = (if closer { cluster } else { best.0 }, if closer { score } else { best.1 });
         }
         let norm = self.row_norms[row];
         let offset = row - self.first;
@@ -489,6 +540,7 @@ fn assign<T: Scalar>(
         })
         .collect();
     let RowBounds { labels, upper, lower } = bounds;
+    let arch = pulp::Arch::new();
     labels
         .par_chunks_mut(ROWS_PER_TASK)
         .zip(upper.par_chunks_mut(ROWS_PER_TASK))
@@ -496,37 +548,66 @@ fn assign<T: Scalar>(
         .enumerate()
         .map(|(task, ((labels, upper), lower))| {
             let first = task * ROWS_PER_TASK;
-            let mut doubtful = Vec::new();
-            for offset in 0..labels.len() {
-                let row = first + offset;
-                if check_all {
-                    doubtful.push(row);
-                    continue;
-                }
-                let label = labels[offset];
-                if let Some(drift) = drift {
-                    upper[offset] += drift.moves[label];
-                    lower[offset] -= drift.lower_shift(label);
-                }
-                let bound = half_gap[label].max(lower[offset]);
-                if upper[offset] <= bound {
-                    continue;
-                }
-                upper[offset] =
-                    to_f64(squared_distance(data.row(row), centroids.row(label))).sqrt();
-                if upper[offset] > bound {
-                    doubtful.push(row);
-                }
-            }
-            let mut visitor =
-                Reassigner { row_norms, first, labels, upper, lower, moved: Vec::new() };
-            layout.visit_scores_of(data, &doubtful, &mut visitor);
-            visitor.moved
+            let visitor = Reassigner { row_norms, first, labels, upper, lower, moved: Vec::new() };
+            arch.dispatch(AssignRows {
+                data,
+                centroids,
+                layout: &layout,
+                half_gap: &half_gap,
+                check_all,
+                drift,
+                visitor,
+            })
         })
         .reduce(Vec::new, |mut left, right| {
             left.extend(right);
             left
         })
+}
+
+/// One task of [`assign`], under `pulp::Arch::dispatch` (see [`VisitScores`]).
+struct AssignRows<'a, T> {
+    data: &'a Matrix<T>,
+    centroids: &'a Matrix<T>,
+    layout: &'a Centroids<T>,
+    half_gap: &'a [f64],
+    check_all: bool,
+    drift: Option<&'a Drift>,
+    visitor: Reassigner<'a, T>,
+}
+
+impl<T: Scalar> pulp::WithSimd for AssignRows<'_, T> {
+    type Output = Vec<(usize, usize)>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<(usize, usize)> {
+        let AssignRows { data, centroids, layout, half_gap, check_all, drift, mut visitor } = self;
+        let first = visitor.first;
+        let mut doubtful = Vec::new();
+        for offset in 0..visitor.labels.len() {
+            let row = first + offset;
+            if check_all {
+                doubtful.push(row);
+                continue;
+            }
+            let label = visitor.labels[offset];
+            let (upper, lower) = (&mut visitor.upper[offset], &mut visitor.lower[offset]);
+            if let Some(drift) = drift {
+                *upper += drift.moves[label];
+                *lower -= drift.lower_shift(label);
+            }
+            let bound = half_gap[label].max(*lower);
+            if *upper <= bound {
+                continue;
+            }
+            *upper = to_f64(squared_distance(data.row(row), centroids.row(label))).sqrt();
+            if *upper > bound {
+                doubtful.push(row);
+            }
+        }
+        layout.visit_scores_of(data, &doubtful, &mut visitor);
+        visitor.moved
+    }
 }
 
 /// The sum of squared distances of the rows to their centroids, computed directly
@@ -539,17 +620,34 @@ fn exact_inertia<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &[u
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(chunk, labels)| {
-            labels
-                .iter()
-                .enumerate()
-                .map(|(offset, &label)| {
-                    let row = chunk * CHUNK + offset;
-                    to_f64(squared_distance(data.row(row), centroids.row(label)))
-                })
-                .sum::<f64>()
+            pulp::Arch::new().dispatch(Inertia { data, centroids, labels, first: chunk * CHUNK })
         })
         .collect();
     partial_sums.iter().sum()
+}
+
+/// One chunk of [`exact_inertia`], under `pulp::Arch::dispatch` (see [`VisitScores`]).
+struct Inertia<'a, T> {
+    data: &'a Matrix<T>,
+    centroids: &'a Matrix<T>,
+    labels: &'a [usize],
+    first: usize,
+}
+
+impl<T: Scalar> pulp::WithSimd for Inertia<'_, T> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> f64 {
+        let Inertia { data, centroids, labels, first } = self;
+        labels
+            .iter()
+            .enumerate()
+            .map(|(offset, &label)| {
+                to_f64(squared_distance(data.row(first + offset), centroids.row(label)))
+            })
+            .sum()
+    }
 }
 
 /// Lloyd iterations from `seeds` (k × columns values, row after row), with Hamerly's
@@ -557,13 +655,13 @@ fn exact_inertia<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &[u
 /// from the rows that move.
 fn lloyd<T: Scalar>(
     data: &Matrix<T>,
+    row_norms: &[T],
     seeds: Vec<T>,
     max_iterations: usize,
     shift_tolerance: f64,
 ) -> KMeansModel<T> {
     let (rows, columns) = (data.rows(), data.columns());
     let k = seeds.len() / columns;
-    let row_norms = row_norms(data);
     let mut centroids = Matrix::from_parts(seeds, k, columns);
     // No row has label k, so the first pass moves every row.
     let mut bounds =
@@ -577,7 +675,7 @@ fn lloyd<T: Scalar>(
     while iterations < max_iterations {
         iterations += 1;
         let moved =
-            assign(data, &row_norms, &centroids, &mut bounds, iterations == 1, drift.as_ref());
+            assign(data, row_norms, &centroids, &mut bounds, iterations == 1, drift.as_ref());
         if moved.is_empty() {
             converged = true;
             break;
@@ -629,7 +727,7 @@ fn lloyd<T: Scalar>(
     }
     if !converged {
         // The last update moved the centroids: label the rows by the final ones.
-        assign(data, &row_norms, &centroids, &mut bounds, false, drift.as_ref());
+        assign(data, row_norms, &centroids, &mut bounds, false, drift.as_ref());
     }
     let inertia = exact_inertia(data, &centroids, &bounds.labels);
     KMeansModel { centroids, labels: bounds.labels, inertia, iterations }

@@ -106,7 +106,9 @@ impl<T: Scalar> Matrix<T> {
 /// would be a chain of dependent additions).
 const LANES: usize = 8;
 
-/// Squared Euclidean distance.
+/// Squared Euclidean distance. Always inlined, so that under `pulp::Arch::dispatch`
+/// it is compiled for the CPU's widest vectors.
+#[inline(always)]
 pub(crate) fn squared_distance<T: Scalar>(left: &[T], right: &[T]) -> T {
     let mut partial = [T::zero(); LANES];
     let mut left_chunks = left.chunks_exact(LANES);

@@ -13,8 +13,9 @@
 //!   over the batch's real tokens, and attention runs per text over its own
 //!   tokens (no mask);
 //! - weights are packed once, at load, into panels of 32 outputs, and the
-//!   product keeps a 6 × 16 block of sums in AVX2 registers, written with
-//!   pulp's vector types — see `src/kernels.rs`;
+//!   product keeps a 12 × 32 block of sums in AVX-512 registers where the
+//!   CPU has AVX-512F (`std::arch` intrinsics) and a 6 × 16 block in AVX2
+//!   registers elsewhere (pulp's vector types) — see `src/kernels.rs`;
 //! - query, key and value are one fused product; GELU, `exp` and layer
 //!   normalisation are vectorised.
 //!

@@ -139,15 +139,16 @@ fn mean_feature_variance<T: Scalar>(data: &Matrix<T>) -> f64 {
 /// through memory on every feature).
 const CENTROID_BLOCK: usize = 8;
 /// Rows scored together: each row's multiply-adds form a dependent chain, so
-/// interleaving several rows keeps the vector units busy (8 chains cover the
-/// latency of two AVX2 adders; 4 left them idle half the time).
+/// interleaving several rows keeps the vector units busy (8 chains are enough to
+/// cover the latency of two AVX2 adders).
 const ROWS_TOGETHER: usize = 8;
 
 /// Centroids laid out for the nearest-centroid search: transposed (feature-major) in
 /// blocks of [`CENTROID_BLOCK`], padded with zeros and multiplied by −2 (exact, a
 /// power of two), so that the inner loop runs over a block of centroids with one
-/// independent accumulator each and vectorises; and with their squared norms, so that `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c` needs only the dot
-/// products (scikit-learn computes distances the same way).
+/// independent accumulator each and vectorises; and with their squared norms, so that
+/// `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c` needs only the dot products (scikit-learn computes
+/// distances the same way).
 struct Centroids<T> {
     k: usize,
     padded: usize,
@@ -583,13 +584,14 @@ impl<T: Scalar> pulp::WithSimd for AssignRows<'_, T> {
     fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<(usize, usize)> {
         let AssignRows { data, centroids, layout, half_gap, check_all, drift, mut visitor } = self;
         let first = visitor.first;
+        if check_all {
+            let rows = first..first + visitor.labels.len();
+            layout.visit_scores(data, rows, &mut visitor);
+            return visitor.moved;
+        }
         let mut doubtful = Vec::new();
         for offset in 0..visitor.labels.len() {
             let row = first + offset;
-            if check_all {
-                doubtful.push(row);
-                continue;
-            }
             let label = visitor.labels[offset];
             let (upper, lower) = (&mut visitor.upper[offset], &mut visitor.lower[offset]);
             if let Some(drift) = drift {

@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ClusterError, Result, invalid};
 use crate::matrix::{Matrix, Scalar, squared_distance};
-use crate::scale::{FeatureStats, add_vectors};
+use crate::scale::{FeatureStats, add_into, add_vectors};
 
 /// Rows handled by one rayon task: big enough to amortise the per-task partial sums
 /// (k × columns values), small enough to balance across cores.
 const ROWS_PER_TASK: usize = 2048;
+const _: () = assert!(ROWS_PER_TASK.is_multiple_of(PANEL), "tasks hold whole panels");
 
 /// How to fit K-Means. The defaults are scikit-learn's for `init='k-means++'`
 /// except `tolerance`, which is 0 (iterate until no label changes).
@@ -28,9 +29,9 @@ pub struct KMeansConfig {
     /// centroids and relative to the data's mean per-feature variance (`tol`). With 0,
     /// a run stops only when no label changes or at `max_iterations`.
     pub tolerance: f64,
-    /// Seed of the seeding (run i uses `seed + i`). The same seed on the same thread
-    /// count gives the same model; other thread counts add partial sums in another
-    /// order, which can change the last bits.
+    /// Seed of the seeding (run i uses `seed + i`). The same seed gives the same model
+    /// on any thread count when `tolerance` is 0 (partial sums are taken over fixed
+    /// blocks of rows and added in block order; the tolerance's feature variance is not).
     pub seed: u64,
 }
 
@@ -78,12 +79,12 @@ impl KMeans {
         } else {
             0.0
         };
-        let row_norms = row_norms(data);
+        let panels = Panels::new(data);
         let mut best: Option<KMeansModel<T>> = None;
         for run in 0..config.init_runs {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed.wrapping_add(run as u64));
-            let seeds = kmeans_plus_plus(data, &row_norms, config.k, &mut rng);
-            let model = lloyd(data, &row_norms, seeds, config.max_iterations, shift_tolerance);
+            let seeds = kmeans_plus_plus(data, &panels, config.k, &mut rng);
+            let model = lloyd(data, &panels, seeds, config.max_iterations, shift_tolerance);
             if best.as_ref().is_none_or(|best| model.inertia < best.inertia) {
                 best = Some(model);
             }
@@ -102,29 +103,11 @@ impl<T: Scalar> KMeansModel<T> {
                 self.centroids.columns()
             )));
         }
-        let centroids = Centroids::new(&self.centroids);
-        let mut labels = vec![0; data.rows()];
-        let arch = pulp::Arch::new();
-        labels.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(task, labels)| {
-            let first = task * ROWS_PER_TASK;
-            let rows = first..first + labels.len();
-            let visitor = Labeller { labels, first };
-            arch.dispatch(VisitScores { centroids: &centroids, data, rows, visitor });
-        });
-        Ok(labels)
-    }
-}
-
-/// Labels rows by their nearest centroid.
-struct Labeller<'a> {
-    labels: &'a mut [usize],
-    first: usize,
-}
-
-impl<T: Scalar> ScoreVisitor<T> for Labeller<'_> {
-    #[inline(always)]
-    fn visit(&mut self, row: usize, scores: &[T]) {
-        self.labels[row - self.first] = nearest(scores).0;
+        let panels = Panels::new(data);
+        let k = self.centroids.rows();
+        let mut labels = vec![k as u32; panels.padded_rows()];
+        assign(&panels, &CentroidBlocks::new(&self.centroids), &mut labels, false);
+        Ok(labels[..data.rows()].iter().map(|&label| label as usize).collect())
     }
 }
 
@@ -134,194 +117,359 @@ fn mean_feature_variance<T: Scalar>(data: &Matrix<T>) -> f64 {
     std_devs.iter().map(|std_dev| std_dev * std_dev).sum::<f64>() / std_devs.len() as f64
 }
 
-/// Centroids scored together: their partial sums live in a fixed-size local array,
-/// which the compiler keeps in vector registers (a slice of dynamic length k would go
-/// through memory on every feature).
-const CENTROID_BLOCK: usize = 8;
-/// Rows scored together: each row's multiply-adds form a dependent chain, so
-/// interleaving several rows keeps the vector units busy (8 chains are enough to
-/// cover the latency of two AVX2 adders).
-const ROWS_TOGETHER: usize = 8;
+/// Rows scored together, one per vector lane: eight `f32` fill an AVX2 register (two
+/// for `f64`), so the nearest-centroid search compares eight rows per instruction
+/// instead of looping over each row's scores.
+const PANEL: usize = 8;
 
-/// Centroids laid out for the nearest-centroid search: transposed (feature-major) in
-/// blocks of [`CENTROID_BLOCK`], padded with zeros and multiplied by −2 (exact, a
-/// power of two), so that the inner loop runs over a block of centroids with one
-/// independent accumulator each and vectorises; and with their squared norms, so that
-/// `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c` needs only the dot products (scikit-learn computes
-/// distances the same way).
-struct Centroids<T> {
-    k: usize,
-    padded: usize,
+/// The data laid out for the passes: panels of [`PANEL`] consecutive rows, each panel
+/// column after column ([`PANEL`] values of column 0, then of column 1, …), the last
+/// panel padded with zero rows. The passes read a whole column of a panel as one
+/// vector. The copy costs a few passes' time (on 1M × 16, mostly faulting in the new
+/// pages) and makes every pass several times cheaper.
+struct Panels<T> {
+    rows: usize,
     columns: usize,
-    transposed: Vec<T>,
+    values: Vec<T>,
+    /// `‖x‖²` of each row (0 for padding rows), in row order.
     squared_norms: Vec<T>,
 }
 
-impl<T: Scalar> Centroids<T> {
-    fn new(centroids: &Matrix<T>) -> Self {
-        let (k, columns) = (centroids.rows(), centroids.columns());
-        let padded = k.div_ceil(CENTROID_BLOCK) * CENTROID_BLOCK;
-        let minus_two = -(T::one() + T::one());
-        let mut transposed = vec![T::zero(); padded * columns];
-        for cluster in 0..k {
-            for (column, &value) in centroids.row(cluster).iter().enumerate() {
-                transposed[column * padded + cluster] = value * minus_two;
-            }
-        }
-        let mut squared_norms = vec![T::zero(); padded];
-        for (norm, row) in squared_norms.iter_mut().zip(centroids.iter_rows()) {
-            *norm = row.iter().map(|&v| v * v).sum();
-        }
-        Centroids { k, padded, columns, transposed, squared_norms }
+impl<T: Scalar> Panels<T> {
+    fn new(data: &Matrix<T>) -> Self {
+        let (rows, columns) = (data.rows(), data.columns());
+        let padded_rows = rows.div_ceil(PANEL) * PANEL;
+        let mut values = vec![T::zero(); padded_rows * columns];
+        let mut squared_norms = vec![T::zero(); padded_rows];
+        let arch = pulp::Arch::new();
+        values
+            .par_chunks_mut(ROWS_PER_TASK * columns)
+            .zip(squared_norms.par_chunks_mut(ROWS_PER_TASK))
+            .enumerate()
+            .for_each(|(task, (values, squared_norms))| {
+                let first = task * ROWS_PER_TASK;
+                arch.dispatch(Transpose { data, first, values, squared_norms });
+            });
+        Panels { rows, columns, values, squared_norms }
     }
 
-    /// Calls `visitor.visit(row, scores)` for every row in `rows`, in order, where
-    /// `scores[c]` is `‖c‖² − 2 x·c`: the squared distance from the row to centroid `c`,
-    /// less `‖x‖²`.
+    fn padded_rows(&self) -> usize {
+        self.squared_norms.len()
+    }
+
+    /// Panel `index`: `columns` groups of [`PANEL`] values.
     #[inline(always)]
-    fn visit_scores<V: ScoreVisitor<T>>(
-        &self,
-        data: &Matrix<T>,
-        rows: std::ops::Range<usize>,
-        visitor: &mut V,
-    ) {
-        self.visit_scores_inline(data, rows.len(), |index| rows.start + index, visitor);
+    fn panel(&self, index: usize) -> &[[T; PANEL]] {
+        let size = PANEL * self.columns;
+        self.values[index * size..(index + 1) * size].as_chunks().0
     }
 
-    /// [`Centroids::visit_scores`] for the listed rows.
+    /// How many rows of panel `index` are data rather than padding.
     #[inline(always)]
-    fn visit_scores_of<V: ScoreVisitor<T>>(
-        &self,
-        data: &Matrix<T>,
-        rows: &[usize],
-        visitor: &mut V,
-    ) {
-        self.visit_scores_inline(data, rows.len(), |index| rows[index], visitor);
-    }
-
-    #[inline(always)]
-    fn visit_scores_inline<V: ScoreVisitor<T>>(
-        &self,
-        data: &Matrix<T>,
-        count: usize,
-        row_at: impl Fn(usize) -> usize,
-        visitor: &mut V,
-    ) {
-        let mut scores = vec![T::zero(); self.padded * ROWS_TOGETHER];
-        let mut index = 0;
-        while index + ROWS_TOGETHER <= count {
-            let rows: [usize; ROWS_TOGETHER] = std::array::from_fn(|i| row_at(index + i));
-            self.group_scores(&rows.map(|row| data.row(row)), &mut scores);
-            for (row, scores) in rows.iter().zip(scores.chunks_exact(self.padded)) {
-                visitor.visit(*row, &scores[..self.k]);
-            }
-            index += ROWS_TOGETHER;
-        }
-        for index in index..count {
-            let row = row_at(index);
-            self.group_scores(&[data.row(row); ROWS_TOGETHER], &mut scores);
-            visitor.visit(row, &scores[..self.k]);
-        }
-    }
-
-    /// Scores of [`ROWS_TOGETHER`] rows, row after row, each `padded` long.
-    #[inline(always)]
-    fn group_scores(&self, rows: &[&[T]; ROWS_TOGETHER], scores: &mut [T]) {
-        for block in (0..self.padded).step_by(CENTROID_BLOCK) {
-            let norms = &self.squared_norms[block..block + CENTROID_BLOCK];
-            let mut partial = [[T::zero(); CENTROID_BLOCK]; ROWS_TOGETHER];
-            for sums in &mut partial {
-                sums.copy_from_slice(norms);
-            }
-            for column in 0..self.columns {
-                let start = column * self.padded + block;
-                let centroid_values = &self.transposed[start..start + CENTROID_BLOCK];
-                for (sums, row) in partial.iter_mut().zip(rows) {
-                    let value = row[column];
-                    for lane in 0..CENTROID_BLOCK {
-                        sums[lane] += value * centroid_values[lane];
-                    }
-                }
-            }
-            for (index, sums) in partial.iter().enumerate() {
-                let start = index * self.padded + block;
-                scores[start..start + CENTROID_BLOCK].copy_from_slice(sums);
-            }
-        }
+    fn rows_in(&self, index: usize) -> usize {
+        PANEL.min(self.rows - index * PANEL)
     }
 }
 
-/// The index and value of the smallest score (the first on ties).
-#[inline(always)]
-fn nearest<T: Scalar>(scores: &[T]) -> (usize, T) {
-    let mut best = (0, scores[0]);
-    for (cluster, &score) in scores.iter().enumerate().skip(1) {
-        if score < best.1 {
-            best = (cluster, score);
-        }
-    }
-    best
-}
-
-/// What a pass over the rows does with each row's centroid scores. Implementations
-/// mark `visit` `#[inline(always)]` so that it is compiled into the scoring loop.
-trait ScoreVisitor<T> {
-    fn visit(&mut self, row: usize, scores: &[T]);
-}
-
-/// [`Centroids::visit_scores`] under `pulp::Arch::dispatch`: a struct rather than a
-/// closure, because pulp compiles `with_simd` (always inlined, with everything it calls)
-/// for AVX2/FMA, whereas a closure's body may stay out of line at the baseline (SSE2).
-struct VisitScores<'a, T, V> {
-    centroids: &'a Centroids<T>,
-    data: &'a Matrix<T>,
-    rows: std::ops::Range<usize>,
-    visitor: V,
-}
-
-impl<T: Scalar, V: ScoreVisitor<T>> pulp::WithSimd for VisitScores<'_, T, V> {
-    type Output = V;
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) -> V {
-        let VisitScores { centroids, data, rows, mut visitor } = self;
-        centroids.visit_scores(data, rows, &mut visitor);
-        visitor
-    }
-}
-
-/// `‖x‖²` of every row.
-fn row_norms<T: Scalar>(data: &Matrix<T>) -> Vec<T> {
-    let arch = pulp::Arch::new();
-    let mut norms = vec![T::zero(); data.rows()];
-    norms.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(task, norms)| {
-        arch.dispatch(RowNorms { data, first: task * ROWS_PER_TASK, norms });
-    });
-    norms
-}
-
-struct RowNorms<'a, T> {
+/// One task of [`Panels::new`], under `pulp::Arch::dispatch`: a struct rather than a
+/// closure, because pulp compiles `with_simd` (always inlined, with everything it
+/// calls) for AVX2/FMA, whereas a closure's body may stay out of line at the baseline
+/// (SSE2). The other passes follow the same pattern.
+struct Transpose<'a, T> {
     data: &'a Matrix<T>,
     first: usize,
-    norms: &'a mut [T],
+    values: &'a mut [T],
+    squared_norms: &'a mut [T],
 }
 
-impl<T: Scalar> pulp::WithSimd for RowNorms<'_, T> {
+impl<T: Scalar> pulp::WithSimd for Transpose<'_, T> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        let RowNorms { data, first, norms } = self;
-        for (offset, norm) in norms.iter_mut().enumerate() {
-            *norm = data.row(first + offset).iter().map(|&value| value * value).sum();
+        let Transpose { data, first, values, squared_norms } = self;
+        let columns = data.columns();
+        let panels = values.chunks_exact_mut(PANEL * columns);
+        for (index, (panel, norms)) in panels.zip(squared_norms.chunks_exact_mut(PANEL)).enumerate()
+        {
+            let first = first + index * PANEL;
+            let rows: [&[T]; PANEL] = std::array::from_fn(|lane| {
+                let row = (first + lane).min(data.rows() - 1);
+                data.row(row)
+            });
+            // Column by column, so that each output vector is written once; the PANEL
+            // input rows are 8 cache lines (for 16 f32 columns) read in turn.
+            for (column, out) in panel.as_chunks_mut::<PANEL>().0.iter_mut().enumerate() {
+                for lane in 0..PANEL {
+                    out[lane] = rows[lane][column];
+                }
+            }
+            for (norm, row) in norms.iter_mut().zip(rows) {
+                *norm = row.iter().map(|&value| value * value).sum();
+            }
+            let valid = PANEL.min(data.rows().saturating_sub(first));
+            if valid < PANEL {
+                // The last panel: padding rows are zeros.
+                for out in panel.as_chunks_mut::<PANEL>().0 {
+                    out[valid..].fill(T::zero());
+                }
+                norms[valid..].fill(T::zero());
+            }
         }
     }
 }
 
-/// A squared distance from its norm form, clamped at 0 against rounding.
-#[inline(always)]
-fn distance_from_score<T: Scalar>(row_norm: T, score: T) -> f64 {
-    to_f64(row_norm + score).max(0.0)
+/// How many centroids are scored together against a panel: each keeps a panel-wide
+/// vector of partial sums, eight registers in all (eight f32 vectors, or four pairs of
+/// f64 vectors). Eight independent chains of multiply-adds cover the latency of the two
+/// FMA units; more would spill to memory (measured: twice as slow with eight f64
+/// centroids).
+fn block_for<T>() -> usize {
+    if size_of::<T>() <= 4 { 8 } else { 4 }
+}
+
+/// Centroids (or k-means++ candidates) laid out for the panel kernel: in blocks of
+/// [`block_for`] centroids, each block column after column, multiplied by −2 (exact, a
+/// power of two); with their squared norms, so that `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c`
+/// needs only the dot products (scikit-learn computes distances the same way). The
+/// last block is padded with zero centroids of squared norm +∞.
+struct CentroidBlocks<T> {
+    count: usize,
+    block: usize,
+    columns: usize,
+    scaled: Vec<T>,
+    squared_norms: Vec<T>,
+}
+
+impl<T: Scalar> CentroidBlocks<T> {
+    fn new(centroids: &Matrix<T>) -> Self {
+        let (count, columns) = (centroids.rows(), centroids.columns());
+        let block = block_for::<T>();
+        let padded = count.div_ceil(block) * block;
+        let minus_two = -(T::one() + T::one());
+        let mut scaled = vec![T::zero(); padded * columns];
+        let mut squared_norms = vec![T::infinity(); padded];
+        for (centroid, row) in centroids.iter_rows().enumerate() {
+            let (first, place) = (centroid / block * block, centroid % block);
+            for (column, &value) in row.iter().enumerate() {
+                scaled[(first * columns) + column * block + place] = value * minus_two;
+            }
+            squared_norms[centroid] = row.iter().map(|&value| value * value).sum();
+        }
+        CentroidBlocks { count, block, columns, scaled, squared_norms }
+    }
+
+    fn blocks(&self) -> usize {
+        self.squared_norms.len() / self.block
+    }
+
+    /// `scores[c][lane]` = `‖c‖² − 2 x·c` for the `N` centroids of `block` and the rows
+    /// of `panel`: the squared distance less `‖x‖²`. `N` is `block_for::<T>()`, passed
+    /// as a constant so that the sums are a fixed-size array kept in registers.
+    #[inline(always)]
+    fn block_scores<const N: usize>(&self, block: usize, panel: &[[T; PANEL]]) -> [[T; PANEL]; N] {
+        debug_assert_eq!(N, self.block);
+        let size = N * self.columns;
+        let scaled = self.scaled[block * size..][..size].as_chunks::<N>().0;
+        let norms = &self.squared_norms[block * N..][..N];
+        let mut scores: [[T; PANEL]; N] = std::array::from_fn(|place| [norms[place]; PANEL]);
+        for (values, centroid_values) in panel.iter().zip(scaled) {
+            for (scores, &centroid_value) in scores.iter_mut().zip(centroid_values) {
+                for lane in 0..PANEL {
+                    scores[lane] = values[lane].mul_add(centroid_value, scores[lane]);
+                }
+            }
+        }
+        scores
+    }
+
+    /// The nearest centroid of each row of `panel` (the first on ties).
+    #[inline(always)]
+    fn nearest(&self, panel: &[[T; PANEL]]) -> [u32; PANEL] {
+        // `block_for` folds to a constant, so only one arm is compiled per type.
+        if block_for::<T>() == 8 {
+            self.nearest_in::<8>(panel)
+        } else {
+            self.nearest_in::<4>(panel)
+        }
+    }
+
+    /// Branch-free: which centroid wins is data-dependent, and the selects vectorise
+    /// across rows. Padding centroids have a squared norm of +∞ and never win.
+    #[inline(always)]
+    fn nearest_in<const N: usize>(&self, panel: &[[T; PANEL]]) -> [u32; PANEL] {
+        let mut best = [T::infinity(); PANEL];
+        let mut labels = [0u32; PANEL];
+        for block in 0..self.blocks() {
+            let scores = self.block_scores::<N>(block, panel);
+            for (place, scores) in scores.iter().enumerate() {
+                let centroid = (block * N + place) as u32;
+                for lane in 0..PANEL {
+                    let closer = scores[lane] < best[lane];
+                    best[lane] = if closer { scores[lane] } else { best[lane] };
+                    labels[lane] = if closer { centroid } else { labels[lane] };
+                }
+            }
+        }
+        labels
+    }
+
+    /// For k-means++ candidates: writes the squared distance of each row of `panel` to
+    /// each candidate into `distances` (candidate after candidate, `stride` values
+    /// apart; 0 for padding rows, of which the panel holds `PANEL − valid`) and adds,
+    /// per candidate and lane, the distance to the nearer of `closest` and the
+    /// candidate to `potentials`.
+    #[inline(always)]
+    fn add_potentials(
+        &self,
+        panel: &[[T; PANEL]],
+        rows: PanelRows<'_, T>,
+        potentials: &mut [[f64; PANEL]],
+    ) {
+        if block_for::<T>() == 8 {
+            self.add_potentials_in::<8>(panel, rows, potentials);
+        } else {
+            self.add_potentials_in::<4>(panel, rows, potentials);
+        }
+    }
+
+    #[inline(always)]
+    fn add_potentials_in<const N: usize>(
+        &self,
+        panel: &[[T; PANEL]],
+        rows: PanelRows<'_, T>,
+        potentials: &mut [[f64; PANEL]],
+    ) {
+        let PanelRows { squared_norms, closest, valid, distances, stride } = rows;
+        for block in 0..self.blocks() {
+            let scores = self.block_scores::<N>(block, panel);
+            for (place, scores) in scores.iter().enumerate() {
+                let candidate = block * N + place;
+                if candidate == self.count {
+                    return;
+                }
+                // Selects rather than `max`/`min`, whose NaN rules cost a compare and a
+                // blend per lane: no value here is NaN.
+                let mut distance: [T; PANEL] = std::array::from_fn(|lane| {
+                    let distance = squared_norms[lane] + scores[lane];
+                    if distance > T::zero() { distance } else { T::zero() }
+                });
+                distance[valid..].fill(T::zero());
+                distances[candidate * stride..][..PANEL].copy_from_slice(&distance);
+                let potential = &mut potentials[candidate];
+                for lane in 0..PANEL {
+                    let nearer =
+                        if closest[lane] < distance[lane] { closest[lane] } else { distance[lane] };
+                    potential[lane] += to_f64(nearer);
+                }
+            }
+        }
+    }
+}
+
+/// What [`CentroidBlocks::add_potentials`] needs to know of a panel's rows.
+struct PanelRows<'a, T> {
+    squared_norms: &'a [T],
+    closest: &'a [T; PANEL],
+    valid: usize,
+    /// Where the distances to the first candidate go.
+    distances: &'a mut [T],
+    stride: usize,
+}
+
+/// What an assignment pass changed: how many rows moved, and what the moves add to
+/// the per-cluster sums and counts (when tracked).
+struct Changes {
+    moved: usize,
+    sums: Vec<f64>,
+    counts: Vec<i64>,
+}
+
+/// Labels every row by its nearest centroid, updating `labels` (one per padded row; a
+/// row labelled `k` or more has no cluster yet). With `track`, the returned changes
+/// carry the sums and counts of the moves, added up per task and then in task order,
+/// so they are the same bits on every thread count.
+fn assign<T: Scalar>(
+    panels: &Panels<T>,
+    centroids: &CentroidBlocks<T>,
+    labels: &mut [u32],
+    track: bool,
+) -> Changes {
+    let k = centroids.count;
+    let arch = pulp::Arch::new();
+    let per_task: Vec<Changes> = labels
+        .par_chunks_mut(ROWS_PER_TASK)
+        .enumerate()
+        .map(|(task, labels)| {
+            let first_panel = task * ROWS_PER_TASK / PANEL;
+            arch.dispatch(AssignTask { panels, centroids, k, first_panel, labels, track })
+        })
+        .collect();
+    let mut total = Changes { moved: 0, sums: vec![0.0; k * panels.columns], counts: vec![0; k] };
+    for changes in per_task {
+        total.moved += changes.moved;
+        if track && changes.moved > 0 {
+            add_into(&mut total.sums, &changes.sums);
+            total.counts.iter_mut().zip(&changes.counts).for_each(|(total, count)| *total += count);
+        }
+    }
+    total
+}
+
+/// One task of [`assign`].
+struct AssignTask<'a, T> {
+    panels: &'a Panels<T>,
+    centroids: &'a CentroidBlocks<T>,
+    k: usize,
+    first_panel: usize,
+    labels: &'a mut [u32],
+    track: bool,
+}
+
+impl<T: Scalar> pulp::WithSimd for AssignTask<'_, T> {
+    type Output = Changes;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Changes {
+        let AssignTask { panels, centroids, k, first_panel, labels, track } = self;
+        let columns = panels.columns;
+        let mut changes = Changes { moved: 0, sums: Vec::new(), counts: Vec::new() };
+        for (offset, labels) in labels.as_chunks_mut::<PANEL>().0.iter_mut().enumerate() {
+            let index = first_panel + offset;
+            let panel = panels.panel(index);
+            let nearest = centroids.nearest(panel);
+            if *labels == nearest {
+                continue;
+            }
+            for lane in 0..panels.rows_in(index) {
+                let (old, new) = (labels[lane] as usize, nearest[lane] as usize);
+                if old == new {
+                    continue;
+                }
+                labels[lane] = nearest[lane];
+                changes.moved += 1;
+                if !track {
+                    continue;
+                }
+                if changes.counts.is_empty() {
+                    changes.sums = vec![0.0; k * columns];
+                    changes.counts = vec![0; k];
+                }
+                for (column, values) in panel.iter().enumerate() {
+                    let value = to_f64(values[lane]);
+                    if old < k {
+                        changes.sums[old * columns + column] -= value;
+                    }
+                    changes.sums[new * columns + column] += value;
+                }
+                if old < k {
+                    changes.counts[old] -= 1;
+                }
+                changes.counts[new] += 1;
+            }
+        }
+        changes
+    }
 }
 
 /// scikit-learn's greedy k-means++: each new centroid is the best, by the resulting
@@ -329,106 +477,160 @@ fn distance_from_score<T: Scalar>(row_norm: T, score: T) -> f64 {
 /// candidates drawn with probability proportional to that squared distance.
 fn kmeans_plus_plus<T: Scalar>(
     data: &Matrix<T>,
-    row_norms: &[T],
+    panels: &Panels<T>,
     k: usize,
     rng: &mut Xoshiro256PlusPlus,
 ) -> Vec<T> {
     let rows = data.rows();
     let trials = 2 + (k as f64).ln().floor() as usize;
+    let padded_rows = panels.padded_rows();
     let first = rng.random_range(0..rows);
     let mut centroids: Vec<T> = data.row(first).to_vec();
-    // Distances through the norms, as in the Lloyd step (and as scikit-learn computes
-    // them), clamped at 0 against rounding.
-    let mut closest = vec![0.0; rows];
-    let unbounded = vec![f64::INFINITY; rows];
-    candidate_distances(data, row_norms, &[first], &unbounded, &mut closest);
-    drop(unbounded);
-    let mut cumulative = vec![0.0; rows];
-    // Row after row, each row's squared distance to every candidate.
-    let mut to_candidates = vec![0.0; rows * trials];
+    // Each row's squared distance to its nearest centroid so far, through the norms as
+    // in the Lloyd step (and as scikit-learn computes them), clamped at 0 against
+    // rounding; 0 for padding rows once the first centroid is in.
+    let mut closest = vec![T::infinity(); padded_rows];
+    let mut to_candidates = CandidateDistances::new(padded_rows, trials);
+    candidate_potentials(panels, &data.select_rows(&[first]), &closest, &mut to_candidates);
+    let mut block_sums = to_candidates.move_closer(0, &mut closest);
     for _ in 1..k {
-        let mut running = 0.0;
-        for (sum, &distance) in cumulative.iter_mut().zip(&closest) {
-            running += distance;
-            *sum = running;
-        }
+        let total: f64 = block_sums.iter().sum();
         let candidates: Vec<usize> = (0..trials)
-            .map(|_| {
-                let target = rng.random::<f64>() * running;
-                cumulative.partition_point(|&sum| sum <= target).min(rows - 1)
-            })
+            .map(|_| draw(&closest, &block_sums, rng.random::<f64>() * total).min(rows - 1))
             .collect();
-        let potentials =
-            candidate_distances(data, row_norms, &candidates, &closest, &mut to_candidates);
+        let potentials = candidate_potentials(
+            panels,
+            &data.select_rows(&candidates),
+            &closest,
+            &mut to_candidates,
+        );
         let best = (0..trials)
             .min_by(|&left, &right| potentials[left].total_cmp(&potentials[right]))
             .unwrap_or(0);
-        closest
-            .par_iter_mut()
-            .zip(to_candidates.par_chunks(trials))
-            .for_each(|(current, distances)| *current = current.min(distances[best]));
+        block_sums = to_candidates.move_closer(best, &mut closest);
         centroids.extend_from_slice(data.row(candidates[best]));
     }
     centroids
 }
 
-/// Writes the squared distance of every row to every candidate row into
-/// `to_candidates` (row after row) and returns, per candidate, the potential: the sum
-/// over rows of the squared distance to the nearest of `closest` and the candidate.
-fn candidate_distances<T: Scalar>(
-    data: &Matrix<T>,
-    row_norms: &[T],
-    candidates: &[usize],
-    closest: &[f64],
-    to_candidates: &mut [f64],
+/// The row where the running sum of `closest` first exceeds `target`: a draw with
+/// probability proportional to `closest`. `block_sums` holds the sums of
+/// [`ROWS_PER_TASK`] rows at a time, so only one block is walked row by row.
+fn draw<T: Scalar>(closest: &[T], block_sums: &[f64], target: f64) -> usize {
+    let mut before = 0.0;
+    for (block, &sum) in block_sums.iter().enumerate() {
+        if before + sum > target {
+            let first = block * ROWS_PER_TASK;
+            let rows = &closest[first..(first + ROWS_PER_TASK).min(closest.len())];
+            let mut running = before;
+            for (offset, &distance) in rows.iter().enumerate() {
+                running += to_f64(distance);
+                if running > target {
+                    return first + offset;
+                }
+            }
+            // Rounding kept the walk at or below the target: the block's last row.
+            return first + rows.len() - 1;
+        }
+        before += sum;
+    }
+    closest.len()
+}
+
+/// Each row's squared distance to each k-means++ candidate of one round. Stored task
+/// by task ([`ROWS_PER_TASK`] rows), and within a task candidate after candidate, so
+/// that every task writes one contiguous chunk and the winner's distances are
+/// contiguous per task.
+struct CandidateDistances<T> {
+    trials: usize,
+    values: Vec<T>,
+}
+
+impl<T: Scalar> CandidateDistances<T> {
+    fn new(padded_rows: usize, trials: usize) -> Self {
+        CandidateDistances { trials, values: vec![T::zero(); padded_rows * trials] }
+    }
+
+    /// `closest = min(closest, distance to candidate)` row by row; returns the sums of
+    /// `closest` per [`ROWS_PER_TASK`] rows, each added in row order, for [`draw`].
+    fn move_closer(&self, candidate: usize, closest: &mut [T]) -> Vec<f64> {
+        closest
+            .par_chunks_mut(ROWS_PER_TASK)
+            .zip(self.values.par_chunks(ROWS_PER_TASK * self.trials))
+            .map(|(closest, distances)| {
+                let distances = &distances[candidate * closest.len()..][..closest.len()];
+                closest.iter_mut().zip(distances).fold(0.0, |sum, (closest, &distance)| {
+                    *closest = closest.min(distance);
+                    sum + to_f64(*closest)
+                })
+            })
+            .collect()
+    }
+}
+
+/// Writes each row's squared distance to each candidate into `to_candidates` (0 for
+/// padding rows) and returns, per candidate, the potential: the sum over rows of the
+/// squared distance to the nearer of `closest` and the candidate.
+fn candidate_potentials<T: Scalar>(
+    panels: &Panels<T>,
+    candidates: &Matrix<T>,
+    closest: &[T],
+    to_candidates: &mut CandidateDistances<T>,
 ) -> Vec<f64> {
-    let trials = candidates.len();
-    let layout = Centroids::new(&data.select_rows(candidates));
+    let trials = candidates.rows();
+    let blocks = CentroidBlocks::new(candidates);
     let arch = pulp::Arch::new();
     // Per-task potentials are collected in task order and added in that order, so the
     // choice of candidate does not depend on how rayon split the work.
+    let stored = to_candidates.trials;
     let per_task: Vec<Vec<f64>> = to_candidates
-        .par_chunks_mut(ROWS_PER_TASK * trials)
+        .values
+        .par_chunks_mut(ROWS_PER_TASK * stored)
         .enumerate()
-        .map(|(task, to_candidates)| {
-            let first = task * ROWS_PER_TASK;
-            let count = to_candidates.len() / trials;
-            let visitor = Potentials {
-                closest: &closest[first..first + count],
-                first,
-                row_norms,
-                to_candidates,
-                potentials: vec![0.0; trials],
-            };
-            let rows = first..first + count;
-            arch.dispatch(VisitScores { centroids: &layout, data, rows, visitor }).potentials
+        .map(|(task, distances)| {
+            let first_panel = task * ROWS_PER_TASK / PANEL;
+            let closest = &closest[task * ROWS_PER_TASK..][..distances.len() / stored];
+            let candidates = &blocks;
+            arch.dispatch(CandidateTask { panels, candidates, first_panel, closest, distances })
         })
         .collect();
     per_task.into_iter().fold(vec![0.0; trials], add_vectors)
 }
 
-/// Records each row's squared distances to the candidates and sums, per candidate, the
-/// squared distance of each row to its nearest centroid if the candidate were added.
-struct Potentials<'a, T> {
-    closest: &'a [f64],
-    first: usize,
-    row_norms: &'a [T],
-    to_candidates: &'a mut [f64],
-    potentials: Vec<f64>,
+/// One task of [`candidate_potentials`].
+struct CandidateTask<'a, T> {
+    panels: &'a Panels<T>,
+    candidates: &'a CentroidBlocks<T>,
+    first_panel: usize,
+    closest: &'a [T],
+    /// Candidate after candidate, `closest.len()` rows each (room for at least all
+    /// the candidates).
+    distances: &'a mut [T],
 }
 
-impl<T: Scalar> ScoreVisitor<T> for Potentials<'_, T> {
+impl<T: Scalar> pulp::WithSimd for CandidateTask<'_, T> {
+    type Output = Vec<f64>;
+
     #[inline(always)]
-    fn visit(&mut self, row: usize, scores: &[T]) {
-        let offset = row - self.first;
-        let current = self.closest[offset];
-        let trials = self.potentials.len();
-        let distances = &mut self.to_candidates[offset * trials..(offset + 1) * trials];
-        for ((potential, distance), &score) in self.potentials.iter_mut().zip(distances).zip(scores)
-        {
-            *distance = distance_from_score(self.row_norms[row], score);
-            *potential += current.min(*distance);
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<f64> {
+        let CandidateTask { panels, candidates, first_panel, closest, distances } = self;
+        let rows = closest.len();
+        let mut potentials = vec![[0.0f64; PANEL]; candidates.count];
+        let closest = closest.as_chunks::<PANEL>().0;
+        for (offset, closest) in closest.iter().enumerate() {
+            let index = first_panel + offset;
+            let panel = panels.panel(index);
+            let squared_norms = &panels.squared_norms[index * PANEL..][..PANEL];
+            let rows = PanelRows {
+                squared_norms,
+                closest,
+                valid: panels.rows_in(index),
+                distances: &mut distances[offset * PANEL..],
+                stride: rows,
+            };
+            candidates.add_potentials(panel, rows, &mut potentials);
         }
+        potentials.iter().map(|lanes| lanes.iter().sum()).collect()
     }
 }
 
@@ -437,188 +639,13 @@ fn to_f64<T: Scalar>(value: T) -> f64 {
     value.to_f64().unwrap_or(f64::INFINITY)
 }
 
-/// How far each centroid moved in one update. Moving the centroids loosens a row's
-/// bounds by at most that much: its upper bound by its own centroid's move, its lower
-/// bound by the largest move of any other centroid. The next assignment pass applies it
-/// row by row as it checks the bounds, rather than in a pass of its own.
-struct Drift {
-    moves: Vec<f64>,
-    /// The centroid that moved most, and how far.
-    largest: (usize, f64),
-    /// The second-largest move.
-    runner_up: f64,
-}
-
-impl Drift {
-    fn new(moves: Vec<f64>) -> Self {
-        let (largest, runner_up) = moves.iter().enumerate().fold(
-            ((moves.len(), 0.0), 0.0),
-            |((index, top), second), (cluster, &moved)| {
-                if moved > top {
-                    ((cluster, moved), top)
-                } else {
-                    ((index, top), f64::max(second, moved))
-                }
-            },
-        );
-        Drift { moves, largest, runner_up }
-    }
-
-    /// How far the nearest other centroid of a row in `label` may have come closer.
-    #[inline(always)]
-    fn lower_shift(&self, label: usize) -> f64 {
-        if label == self.largest.0 { self.runner_up } else { self.largest.1 }
-    }
-}
-
-/// Per-row state of the Lloyd iterations, with Hamerly's bounds: a row whose distance to
-/// its centroid (at most `upper`) cannot exceed its distance to any other centroid (at
-/// least `lower`, and at least half the distance from its centroid to the nearest other
-/// one) keeps its label without computing any distance. The labels are those of plain
-/// Lloyd iterations; only the work differs (Hamerly 2010, "Making k-means even faster").
-struct RowBounds {
-    labels: Vec<usize>,
-    upper: Vec<f64>,
-    lower: Vec<f64>,
-}
-
-/// Recomputes the nearest and second-nearest centroid of the rows it visits.
-struct Reassigner<'a, T> {
-    row_norms: &'a [T],
-    first: usize,
-    labels: &'a mut [usize],
-    upper: &'a mut [f64],
-    lower: &'a mut [f64],
-    /// Rows that changed cluster, with their old cluster (k for a first assignment).
-    moved: Vec<(usize, usize)>,
-}
-
-impl<T: Scalar> ScoreVisitor<T> for Reassigner<'_, T> {
-    #[inline(always)]
-    fn visit(&mut self, row: usize, scores: &[T]) {
-        // Branch-free: which centroid wins is data-dependent, and mispredicted branches
-        // here cost more than the selects.
-        let mut best = (0, scores[0]);
-        let mut second = T::infinity();
-        for (cluster, &score) in scores.iter().enumerate().skip(1) {
-            second = second.min(best.1.max(score));
-            let closer = score < best.1;
-            best = (if closer { cluster } else { best.0 }, if closer { score } else { best.1 });
-        }
-        let norm = self.row_norms[row];
-        let offset = row - self.first;
-        self.upper[offset] = distance_from_score(norm, best.1).sqrt();
-        self.lower[offset] = distance_from_score(norm, second).sqrt();
-        if self.labels[offset] != best.0 {
-            self.moved.push((row, self.labels[offset]));
-            self.labels[offset] = best.0;
-        }
-    }
-}
-
-/// One assignment pass. Rows whose bounds prove their label are skipped; the others are
-/// checked against their own centroid and, if still in doubt, against all. Returns the
-/// rows that changed cluster with their old cluster.
-fn assign<T: Scalar>(
-    data: &Matrix<T>,
-    row_norms: &[T],
-    centroids: &Matrix<T>,
-    bounds: &mut RowBounds,
-    check_all: bool,
-    drift: Option<&Drift>,
-) -> Vec<(usize, usize)> {
-    let k = centroids.rows();
-    let layout = Centroids::new(centroids);
-    // Half the distance from each centroid to the nearest other one.
-    let half_gap: Vec<f64> = (0..k)
-        .map(|cluster| {
-            (0..k)
-                .filter(|&other| other != cluster)
-                .map(|other| to_f64(squared_distance(centroids.row(cluster), centroids.row(other))))
-                .fold(f64::INFINITY, f64::min)
-                .sqrt()
-                / 2.0
-        })
-        .collect();
-    let RowBounds { labels, upper, lower } = bounds;
-    let arch = pulp::Arch::new();
-    labels
-        .par_chunks_mut(ROWS_PER_TASK)
-        .zip(upper.par_chunks_mut(ROWS_PER_TASK))
-        .zip(lower.par_chunks_mut(ROWS_PER_TASK))
-        .enumerate()
-        .map(|(task, ((labels, upper), lower))| {
-            let first = task * ROWS_PER_TASK;
-            let visitor = Reassigner { row_norms, first, labels, upper, lower, moved: Vec::new() };
-            arch.dispatch(AssignRows {
-                data,
-                centroids,
-                layout: &layout,
-                half_gap: &half_gap,
-                check_all,
-                drift,
-                visitor,
-            })
-        })
-        .reduce(Vec::new, |mut left, right| {
-            left.extend(right);
-            left
-        })
-}
-
-/// One task of [`assign`], under `pulp::Arch::dispatch` (see [`VisitScores`]).
-struct AssignRows<'a, T> {
-    data: &'a Matrix<T>,
-    centroids: &'a Matrix<T>,
-    layout: &'a Centroids<T>,
-    half_gap: &'a [f64],
-    check_all: bool,
-    drift: Option<&'a Drift>,
-    visitor: Reassigner<'a, T>,
-}
-
-impl<T: Scalar> pulp::WithSimd for AssignRows<'_, T> {
-    type Output = Vec<(usize, usize)>;
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<(usize, usize)> {
-        let AssignRows { data, centroids, layout, half_gap, check_all, drift, mut visitor } = self;
-        let first = visitor.first;
-        if check_all {
-            let rows = first..first + visitor.labels.len();
-            layout.visit_scores(data, rows, &mut visitor);
-            return visitor.moved;
-        }
-        let mut doubtful = Vec::new();
-        for offset in 0..visitor.labels.len() {
-            let row = first + offset;
-            let label = visitor.labels[offset];
-            let (upper, lower) = (&mut visitor.upper[offset], &mut visitor.lower[offset]);
-            if let Some(drift) = drift {
-                *upper += drift.moves[label];
-                *lower -= drift.lower_shift(label);
-            }
-            let bound = half_gap[label].max(*lower);
-            if *upper <= bound {
-                continue;
-            }
-            *upper = to_f64(squared_distance(data.row(row), centroids.row(label))).sqrt();
-            if *upper > bound {
-                doubtful.push(row);
-            }
-        }
-        layout.visit_scores_of(data, &doubtful, &mut visitor);
-        visitor.moved
-    }
-}
-
 /// The sum of squared distances of the rows to their centroids, computed directly
 /// rather than through the norms, so that it carries no cancellation error.
-fn exact_inertia<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &[usize]) -> f64 {
+fn exact_inertia<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &[u32]) -> f64 {
     // Fixed-size chunks summed in order keep the total the same bits on every run, so
     // restarts with equal inertia are always resolved the same way.
     const CHUNK: usize = 4096;
-    let partial_sums: Vec<f64> = labels
+    let partial_sums: Vec<f64> = labels[..data.rows()]
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(chunk, labels)| {
@@ -628,11 +655,11 @@ fn exact_inertia<T: Scalar>(data: &Matrix<T>, centroids: &Matrix<T>, labels: &[u
     partial_sums.iter().sum()
 }
 
-/// One chunk of [`exact_inertia`], under `pulp::Arch::dispatch` (see [`VisitScores`]).
+/// One chunk of [`exact_inertia`].
 struct Inertia<'a, T> {
     data: &'a Matrix<T>,
     centroids: &'a Matrix<T>,
-    labels: &'a [usize],
+    labels: &'a [u32],
     first: usize,
 }
 
@@ -646,65 +673,72 @@ impl<T: Scalar> pulp::WithSimd for Inertia<'_, T> {
             .iter()
             .enumerate()
             .map(|(offset, &label)| {
-                to_f64(squared_distance(data.row(first + offset), centroids.row(label)))
+                let row = data.row(first + offset);
+                to_f64(squared_distance(row, centroids.row(label as usize)))
             })
             .sum()
     }
 }
 
-/// Lloyd iterations from `seeds` (k × columns values, row after row), with Hamerly's
-/// bounds to skip rows whose label cannot change. Cluster sums are kept up to date
-/// from the rows that move.
+/// The rows farthest from their centroids, one for each empty cluster: where those
+/// clusters restart (as scikit-learn relocates empty clusters).
+fn farthest_rows<T: Scalar>(
+    data: &Matrix<T>,
+    centroids: &Matrix<T>,
+    labels: &[u32],
+    count: usize,
+) -> Vec<usize> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let mut distances: Vec<(f64, usize)> = labels[..data.rows()]
+        .par_iter()
+        .enumerate()
+        .map(|(row, &label)| {
+            (to_f64(squared_distance(data.row(row), centroids.row(label as usize))), row)
+        })
+        .collect();
+    // Farthest first; the lower row first on equal distances.
+    distances.sort_unstable_by(|left, right| right.0.total_cmp(&left.0).then(left.1.cmp(&right.1)));
+    distances.iter().take(count).map(|&(_, row)| row).collect()
+}
+
+/// Lloyd iterations from `seeds` (k × columns values, row after row). Every pass labels
+/// every row (sparse bounds such as Hamerly's skip rows, but on overlapping clusters
+/// most rows stay in doubt, and the bookkeeping cost more than the panel kernel saves);
+/// the cluster sums are kept in `f64` and updated from the rows that moved.
 fn lloyd<T: Scalar>(
     data: &Matrix<T>,
-    row_norms: &[T],
+    panels: &Panels<T>,
     seeds: Vec<T>,
     max_iterations: usize,
     shift_tolerance: f64,
 ) -> KMeansModel<T> {
-    let (rows, columns) = (data.rows(), data.columns());
+    let columns = data.columns();
     let k = seeds.len() / columns;
     let mut centroids = Matrix::from_parts(seeds, k, columns);
     // No row has label k, so the first pass moves every row.
-    let mut bounds =
-        RowBounds { labels: vec![k; rows], upper: vec![0.0; rows], lower: vec![0.0; rows] };
+    let mut labels = vec![k as u32; panels.padded_rows()];
     let mut sums = vec![0.0; k * columns];
-    let mut counts = vec![0usize; k];
+    let mut counts = vec![0i64; k];
     let mut iterations = 0;
     let mut converged = false;
-    // How far the centroids moved in the last update, not yet applied to the bounds.
-    let mut drift: Option<Drift> = None;
     while iterations < max_iterations {
         iterations += 1;
-        let moved =
-            assign(data, row_norms, &centroids, &mut bounds, iterations == 1, drift.as_ref());
-        if moved.is_empty() {
+        let changes = assign(panels, &CentroidBlocks::new(&centroids), &mut labels, true);
+        if changes.moved == 0 {
             converged = true;
             break;
         }
-        for &(row, old) in &moved {
-            let new = bounds.labels[row];
-            for (column, &value) in data.row(row).iter().enumerate() {
-                let value = to_f64(value);
-                if old < k {
-                    sums[old * columns + column] -= value;
-                }
-                sums[new * columns + column] += value;
-            }
-            if old < k {
-                counts[old] -= 1;
-            }
-            counts[new] += 1;
-        }
+        add_into(&mut sums, &changes.sums);
+        counts.iter_mut().zip(&changes.counts).for_each(|(count, change)| *count += change);
+        let empty = counts.iter().filter(|&&count| count == 0).count();
+        let mut restarts = farthest_rows(data, &centroids, &labels, empty).into_iter();
         let mut next = Vec::with_capacity(k * columns);
         for cluster in 0..k {
             if counts[cluster] == 0 {
-                // An empty cluster restarts at the row that may be worst served.
-                let (farthest, _) =
-                    bounds.upper.iter().enumerate().fold((0, -1.0), |best, (row, &u)| {
-                        if u > best.1 { (row, u) } else { best }
-                    });
-                next.extend_from_slice(data.row(farthest));
+                let row = restarts.next().unwrap_or(0);
+                next.extend_from_slice(data.row(row));
                 continue;
             }
             let count = counts[cluster] as f64;
@@ -715,22 +749,19 @@ fn lloyd<T: Scalar>(
             );
         }
         let next = Matrix::from_parts(next, k, columns);
-        let moves: Vec<f64> = (0..k)
-            .map(|cluster| {
-                to_f64(squared_distance(centroids.row(cluster), next.row(cluster))).sqrt()
-            })
-            .collect();
+        let shift: f64 = (0..k)
+            .map(|cluster| to_f64(squared_distance(centroids.row(cluster), next.row(cluster))))
+            .sum();
         centroids = next;
-        let shift: f64 = moves.iter().map(|moved| moved * moved).sum();
-        drift = Some(Drift::new(moves));
         if shift <= shift_tolerance {
             break;
         }
     }
     if !converged {
         // The last update moved the centroids: label the rows by the final ones.
-        assign(data, row_norms, &centroids, &mut bounds, false, drift.as_ref());
+        assign(panels, &CentroidBlocks::new(&centroids), &mut labels, false);
     }
-    let inertia = exact_inertia(data, &centroids, &bounds.labels);
-    KMeansModel { centroids, labels: bounds.labels, inertia, iterations }
+    let inertia = exact_inertia(data, &centroids, &labels);
+    let labels = labels[..data.rows()].iter().map(|&label| label as usize).collect();
+    KMeansModel { centroids, labels, inertia, iterations }
 }

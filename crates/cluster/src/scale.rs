@@ -66,8 +66,13 @@ impl FeatureStats {
 
 /// Element-wise sum, for reducing per-task partial sums.
 pub(crate) fn add_vectors(mut left: Vec<f64>, right: Vec<f64>) -> Vec<f64> {
-    left.iter_mut().zip(right).for_each(|(l, r)| *l += r);
+    add_into(&mut left, &right);
     left
+}
+
+/// `total += part`, element by element.
+pub(crate) fn add_into(total: &mut [f64], part: &[f64]) {
+    total.iter_mut().zip(part).for_each(|(total, part)| *total += part);
 }
 
 /// Per-column sums of `f(column, value)`, in f64.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, EventKind};
+use crate::prefetch::prefetch;
 
 /// How much each kind of event counts, and how fast old events fade.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,6 +74,15 @@ impl Csr {
     pub fn row(&self, row: usize) -> (&[u32], &[f32]) {
         let range = self.offsets[row]..self.offsets[row + 1];
         (&self.columns[range.clone()], &self.values[range])
+    }
+
+    /// Starts loading row `row` into the cache (see [`crate::prefetch`]).
+    pub(crate) fn prefetch_row(&self, row: usize) {
+        // 16 four-byte entries to a 64-byte cache line.
+        for at in (self.offsets[row]..self.offsets[row + 1]).step_by(16) {
+            prefetch(&self.columns[at]);
+            prefetch(&self.values[at]);
+        }
     }
 
     /// The value at `(row, column)`, 0 where there is none.

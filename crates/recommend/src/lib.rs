@@ -21,6 +21,7 @@ mod interactions;
 mod item_graph;
 mod model;
 mod neighbours;
+mod prefetch;
 mod recommender;
 mod scratch;
 mod storage;

@@ -234,3 +234,33 @@ fn tuning_keeps_the_best_validation_setting_and_records_every_trial() {
     let chosen = tuning.trials.iter().find(|t| t.algorithm == model.config.algorithm).unwrap();
     assert_eq!(chosen.recall, best);
 }
+
+#[test]
+fn top_k_is_the_head_of_a_full_sort_whatever_the_candidate_order() {
+    // Scores from a small set, so there are many ties, and some NaN; every third
+    // candidate filtered out.
+    let mut state = 7u64;
+    let scores: Vec<f32> = (0..2_000)
+        .map(|_| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            match state >> 60 {
+                0 => f32::NAN,
+                high => (high % 9) as f32 * 0.5 - 1.0,
+            }
+        })
+        .collect();
+    let keep = |index: u32| index % 3 != 0;
+    let mut expected: Vec<(u32, f32)> = (0..scores.len() as u32)
+        .filter(|&index| !scores[index as usize].is_nan() && keep(index))
+        .map(|index| (index, scores[index as usize]))
+        .collect();
+    expected.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let reversed: Vec<u32> = (0..scores.len() as u32).rev().collect();
+    for k in [0, 1, 3, 20, 100, 700, 5_000] {
+        let head = &expected[..k.min(expected.len())];
+        let forward = top_k(0..scores.len() as u32, |i| scores[i as usize], k, keep);
+        assert_eq!(forward, head, "k = {k}");
+        let backward = top_k(reversed.iter().copied(), |i| scores[i as usize], k, keep);
+        assert_eq!(backward, head, "k = {k}, candidates in reverse");
+    }
+}

@@ -1579,13 +1579,16 @@ def bench_clv(ctx: Ctx) -> Outcome:
 
 
 KMEANS_SHAPE = (1_000_000, 16, 8)  # rows, columns, clusters (and k)
-KMEANS_MAX_ITER = 100
+# The issue asks for the same k, init and iterations: on this data neither side converges
+# within 20 iterations (smartfunnel stops after 27, scikit-learn after 27 to 42 depending on
+# its seeding), so a cap of 20 makes both run exactly 20.
+KMEANS_MAX_ITER = 20
 KMEANS_SILHOUETTE_SAMPLE = 10_000
 
 
 @benchmark(
     "kmeans", "K-Means on 1M × 16 vs scikit-learn",
-    "K-Means (k = 8, k-means++, one seeding, at most 100 Lloyd iterations, tol = 0) on a "
+    "K-Means (k = 8, k-means++, one seeding, 20 Lloyd iterations on both sides, tol = 0) on a "
     "generated Gaussian mixture of float32 rows: `smartfunnel cluster kmeans` against "
     "scikit-learn's `KMeans` on the same `.npy` file, on one thread and on all cores.",
 )
@@ -1618,14 +1621,21 @@ def bench_kmeans(ctx: Ctx) -> Outcome:
     def median_fit(m: Measurement) -> float:
         return statistics.median(r["fit_seconds"] for r in results[m.system])
 
+    def iterations(m: Measurement) -> set[int]:
+        return {r["iterations"] for r in results[m.system]}
+
     lines, verdicts, ratios = [], [], {}
     for threads in (1, ctx.cores):
         ours, theirs = [m for t, m, _ in systems if t == threads]
         ratio = median_fit(ours) / median_fit(theirs)
         ratios[threads] = ratio
+        same = iterations(ours) == iterations(theirs) and len(iterations(ours)) == 1
+        counts = (f"{min(iterations(ours))} iterations each" if same else
+                  f"iterations differ: {sorted(iterations(ours))} vs {sorted(iterations(theirs))}")
         verdicts.append(f"- {threads} thread{'s' if threads > 1 else ''}: "
-                        f"{'**met**' if ratio <= 0.5 else '**not met**'} — fit takes {ratio:.2f}× "
-                        f"scikit-learn's ({median_fit(ours):.3f} s vs {median_fit(theirs):.3f} s)")
+                        f"{'**met**' if ratio <= 0.5 and same else '**not met**'} — fit takes "
+                        f"{ratio:.2f}× scikit-learn's ({median_fit(ours):.3f} s vs "
+                        f"{median_fit(theirs):.3f} s, {counts})")
         for m in (ours, theirs):
             r = results[m.system][0]
             lines.append(f"| {m.system} | {median_fit(m):.3f} | {m.median_s:.3f} | "
@@ -1638,12 +1648,16 @@ def bench_kmeans(ctx: Ctx) -> Outcome:
         timing_table(ctx, [(m, "") for _, m, _ in systems]),
         f"Notes:\n\n- Input `{ctx.display([data])}`: {rows:,} × {columns} float32, {k} Gaussian "
         "clusters with centres drawn from N(0, 1) per feature plus N(0, 1) noise (overlapping, so "
-        "Lloyd runs a few dozen iterations), written once by `bench/cluster_peers.py generate`.\n"
+        "Lloyd runs a few dozen iterations before no label changes), written once by "
+        "`bench/cluster_peers.py generate`.\n"
         "- Fit time is measured inside each process around the fit alone (k-means++ seeding, "
         "Lloyd iterations and the final labels); process time adds start-up, loading the file "
-        "and the sampled silhouette. Both stop when no label changes (tol = 0) or after "
-        f"{KMEANS_MAX_ITER} iterations; the seeds differ (different random generators), so "
-        "iterations and inertia differ a little.\n"
+        "and the sampled silhouette. Both would stop when no label changes (tol = 0); neither "
+        f"does within {KMEANS_MAX_ITER} iterations, so both run exactly {KMEANS_MAX_ITER} (the "
+        "issue's \"same iterations\"). The seeds differ (different random generators), so "
+        "inertia differs a little. Run to convergence (`--max-iter 100`) smartfunnel stops "
+        "after 27 iterations and scikit-learn after 27 to 42 (its seeding varies with the "
+        "thread count).\n"
         "- Threads: smartfunnel `--threads`, a rayon pool; scikit-learn through "
         "`threadpoolctl.threadpool_limits` (its OpenMP and BLAS pools).",
         "Commands:\n\n" + commands_block(ctx, [m for _, m, _ in systems]),

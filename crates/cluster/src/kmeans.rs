@@ -235,7 +235,6 @@ fn block_for<T>() -> usize {
 /// last block is padded with zero centroids of squared norm +∞.
 struct CentroidBlocks<T> {
     count: usize,
-    block: usize,
     columns: usize,
     scaled: Vec<T>,
     squared_norms: Vec<T>,
@@ -256,11 +255,11 @@ impl<T: Scalar> CentroidBlocks<T> {
             }
             squared_norms[centroid] = row.iter().map(|&value| value * value).sum();
         }
-        CentroidBlocks { count, block, columns, scaled, squared_norms }
+        CentroidBlocks { count, columns, scaled, squared_norms }
     }
 
     fn blocks(&self) -> usize {
-        self.squared_norms.len() / self.block
+        self.squared_norms.len() / block_for::<T>()
     }
 
     /// `scores[c][lane]` = `‖c‖² − 2 x·c` for the `N` centroids of `block` and the rows
@@ -268,7 +267,7 @@ impl<T: Scalar> CentroidBlocks<T> {
     /// as a constant so that the sums are a fixed-size array kept in registers.
     #[inline(always)]
     fn block_scores<const N: usize>(&self, block: usize, panel: &[[T; PANEL]]) -> [[T; PANEL]; N] {
-        debug_assert_eq!(N, self.block);
+        debug_assert_eq!(N, block_for::<T>());
         let size = N * self.columns;
         let scaled = self.scaled[block * size..][..size].as_chunks::<N>().0;
         let norms = &self.squared_norms[block * N..][..N];
@@ -402,7 +401,7 @@ fn assign<T: Scalar>(
         .enumerate()
         .map(|(task, labels)| {
             let first_panel = task * ROWS_PER_TASK / PANEL;
-            arch.dispatch(AssignTask { panels, centroids, k, first_panel, labels, track })
+            arch.dispatch(AssignTask { panels, centroids, first_panel, labels, track })
         })
         .collect();
     let mut total = Changes { moved: 0, sums: vec![0.0; k * panels.columns], counts: vec![0; k] };
@@ -420,7 +419,6 @@ fn assign<T: Scalar>(
 struct AssignTask<'a, T> {
     panels: &'a Panels<T>,
     centroids: &'a CentroidBlocks<T>,
-    k: usize,
     first_panel: usize,
     labels: &'a mut [u32],
     track: bool,
@@ -431,7 +429,8 @@ impl<T: Scalar> pulp::WithSimd for AssignTask<'_, T> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) -> Changes {
-        let AssignTask { panels, centroids, k, first_panel, labels, track } = self;
+        let AssignTask { panels, centroids, first_panel, labels, track } = self;
+        let k = centroids.count;
         let columns = panels.columns;
         let mut changes = Changes { moved: 0, sums: Vec::new(), counts: Vec::new() };
         for (offset, labels) in labels.as_chunks_mut::<PANEL>().0.iter_mut().enumerate() {
@@ -698,9 +697,17 @@ fn farthest_rows<T: Scalar>(
             (to_f64(squared_distance(data.row(row), centroids.row(label as usize))), row)
         })
         .collect();
-    // Farthest first; the lower row first on equal distances.
-    distances.sort_unstable_by(|left, right| right.0.total_cmp(&left.0).then(left.1.cmp(&right.1)));
-    distances.iter().take(count).map(|&(_, row)| row).collect()
+    // Farthest first; the lower row first on equal distances. Only the head is sorted.
+    let farther = |left: &(f64, usize), right: &(f64, usize)| {
+        right.0.total_cmp(&left.0).then(left.1.cmp(&right.1))
+    };
+    let count = count.min(distances.len());
+    if count < distances.len() {
+        distances.select_nth_unstable_by(count - 1, farther);
+        distances.truncate(count);
+    }
+    distances.sort_unstable_by(farther);
+    distances.iter().map(|&(_, row)| row).collect()
 }
 
 /// Lloyd iterations from `seeds` (k × columns values, row after row). Every pass labels

@@ -121,11 +121,12 @@ pub(crate) fn best_k(
     if k == 0 {
         return best;
     }
-    let better = |a: (u32, f32), b: (u32, f32)| a.1 > b.1 || (a.1 == b.1 && a.0 < b.0);
     let mut cut_off: Option<(u32, f32)> = None;
     for index in candidates {
         let value = score(index);
-        if value.is_nan() || cut_off.is_some_and(|cut_off| !better((index, value), cut_off)) {
+        if value.is_nan()
+            || cut_off.is_some_and(|cut_off| best_first(&(index, value), &cut_off).is_ge())
+        {
             continue;
         }
         if !keep(index) {

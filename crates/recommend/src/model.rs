@@ -50,6 +50,8 @@ impl Default for HybridConfig {
                 neighbours: 200,
                 position_decay: crate::neighbours::PositionDecay::Harmonic,
                 match_decay: 2.0,
+                before_match: 0.5,
+                recency_days: 5.0,
                 ..NeighbourConfig::vsknn()
             },
             items: ItemKnnConfig {
@@ -589,7 +591,7 @@ pub fn saved_algorithm(dir: &Path) -> Result<String> {
     })
 }
 
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct ModelFile {

@@ -52,6 +52,20 @@ pub struct NeighbourConfig {
     /// 2019); 0 weighs all its items alike. Only for click sequences.
     #[serde(default)]
     pub match_decay: f32,
+    /// With `match_decay`: the weight of a neighbour session's items that come before the
+    /// shared item, relative to those after it (1 weighs both sides alike). The clicks
+    /// that followed the shared item are the ones a next click resembles.
+    #[serde(default = "one")]
+    pub before_match: f32,
+    /// Weight a neighbour row by `exp(−age / recency_days)`, its age being the days from
+    /// its last event to the end of the training data (STAN's recency of neighbour
+    /// sessions, Garg et al. 2019); 0 weighs old and new rows alike.
+    #[serde(default)]
+    pub recency_days: f32,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 impl NeighbourConfig {
@@ -64,6 +78,8 @@ impl NeighbourConfig {
             cosine: true,
             weighted: false,
             match_decay: 0.0,
+            before_match: 1.0,
+            recency_days: 0.0,
         }
     }
 
@@ -76,6 +92,8 @@ impl NeighbourConfig {
             cosine: false,
             weighted: false,
             match_decay: 0.0,
+            before_match: 1.0,
+            recency_days: 0.0,
         }
     }
 
@@ -88,6 +106,8 @@ impl NeighbourConfig {
             cosine: true,
             weighted: true,
             match_decay: 0.0,
+            before_match: 1.0,
+            recency_days: 0.0,
         }
     }
 }
@@ -102,6 +122,8 @@ pub struct Neighbours {
     pub(crate) idf: Vec<f32>,
     /// Each row's items in click order (its sessions one after another).
     pub(crate) sequences: Csr,
+    /// Days from each row's last event to the end of the training data.
+    pub(crate) row_age_days: Vec<f32>,
 }
 
 pub fn train_neighbours(data: &TrainingData, config: &NeighbourConfig) -> Neighbours {
@@ -142,7 +164,13 @@ pub fn train_neighbours(data: &TrainingData, config: &NeighbourConfig) -> Neighb
             .extend(sequence.iter().map(|&item| (item, 0.0)));
     }
     let sequences = Csr::from_ordered_rows(sequences);
-    Neighbours { config: *config, rows, item_rows, row_norms, idf, sequences }
+    let end = data.row_end.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let row_age_days = data
+        .row_end
+        .iter()
+        .map(|&row_end| if row_end.is_finite() { ((end - row_end) / 86_400.0) as f32 } else { 0.0 })
+        .collect();
+    Neighbours { config: *config, rows, item_rows, row_norms, idf, sequences, row_age_days }
 }
 
 impl Neighbours {
@@ -151,7 +179,8 @@ impl Neighbours {
         arrays.csr(&self.item_rows)?;
         arrays.f32s(&self.row_norms)?;
         arrays.f32s(&self.idf)?;
-        arrays.csr(&self.sequences)
+        arrays.csr(&self.sequences)?;
+        arrays.f32s(&self.row_age_days)
     }
 
     pub(crate) fn read(
@@ -165,10 +194,19 @@ impl Neighbours {
         let row_norms = arrays.f32s()?;
         let idf = arrays.f32s()?;
         let sequences = arrays.csr(rows, items)?;
-        if row_norms.len() != rows || idf.len() != items {
+        let row_age_days = arrays.f32s()?;
+        if row_norms.len() != rows || idf.len() != items || row_age_days.len() != rows {
             return Err(arrays.damaged("neighbour arrays do not match the rows"));
         }
-        Ok(Neighbours { config, rows: row_items, item_rows, row_norms, idf, sequences })
+        Ok(Neighbours {
+            config,
+            rows: row_items,
+            item_rows,
+            row_norms,
+            idf,
+            sequences,
+            row_age_days,
+        })
     }
 
     /// Position decay applies to an `ordered` history (a click sequence), not to a profile.
@@ -203,11 +241,16 @@ impl Neighbours {
         }
         let similarity = |row: u32| {
             let dot = scratch.row_scores[row as usize];
-            if self.config.cosine {
+            let similarity = if self.config.cosine {
                 let denominator = query_norm * self.row_norms[row as usize];
                 if denominator > 0.0 { dot / denominator } else { 0.0 }
             } else {
                 dot
+            };
+            if self.config.recency_days > 0.0 {
+                similarity * (-self.row_age_days[row as usize] / self.config.recency_days).exp()
+            } else {
+                similarity
             }
         };
         let nearest =
@@ -224,9 +267,10 @@ impl Neighbours {
                 if let Some(anchor) = anchor {
                     for (position, &item) in sequence.iter().enumerate() {
                         let distance = position.abs_diff(anchor) as f32;
+                        let side = if position < anchor { self.config.before_match } else { 1.0 };
                         scratch.add_item(
                             item,
-                            similarity * (-distance / self.config.match_decay).exp(),
+                            side * similarity * (-distance / self.config.match_decay).exp(),
                         );
                     }
                     continue;

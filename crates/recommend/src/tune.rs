@@ -46,16 +46,25 @@ pub fn grid(name: &str) -> Result<Vec<Algorithm>> {
         }
         "vsknn" => {
             for neighbours in [100, 200] {
-                for sample in [500, 1000] {
-                    for position_decay in [PositionDecay::Linear, PositionDecay::Harmonic] {
-                        for match_decay in [0.0, 2.0, 5.0] {
-                            settings.push(Algorithm::Vsknn(NeighbourConfig {
-                                neighbours,
-                                sample,
-                                position_decay,
-                                match_decay,
-                                ..NeighbourConfig::vsknn()
-                            }));
+                for position_decay in [PositionDecay::Linear, PositionDecay::Harmonic] {
+                    for recency_days in [0.0, 5.0] {
+                        settings.push(Algorithm::Vsknn(NeighbourConfig {
+                            neighbours,
+                            position_decay,
+                            recency_days,
+                            ..NeighbourConfig::vsknn()
+                        }));
+                        for match_decay in [2.0, 5.0] {
+                            for before_match in [1.0, 0.5] {
+                                settings.push(Algorithm::Vsknn(NeighbourConfig {
+                                    neighbours,
+                                    position_decay,
+                                    recency_days,
+                                    match_decay,
+                                    before_match,
+                                    ..NeighbourConfig::vsknn()
+                                }));
+                            }
                         }
                     }
                 }

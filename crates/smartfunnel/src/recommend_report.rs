@@ -193,6 +193,8 @@ fn yoochoose_section(train_path: &Path, valid_path: &Path) -> anyhow::Result<(Se
         position_decay: PositionDecay::Harmonic,
         idf: true,
         match_decay: 2.0,
+        before_match: 0.5,
+        recency_days: 5.0,
         ..NeighbourConfig::vsknn()
     };
     let mut table = metrics_table(k, "next clicks");

@@ -264,3 +264,64 @@ fn top_k_is_the_head_of_a_full_sort_whatever_the_candidate_order() {
         assert_eq!(backward, head, "k = {k}, candidates in reverse");
     }
 }
+
+/// The V-SKNN settings the two tests below vary.
+fn vsknn(match_decay: f32, before_match: f32, recency_days: f32) -> Algorithm {
+    Algorithm::Vsknn(recommend::NeighbourConfig {
+        match_decay,
+        before_match,
+        recency_days,
+        ..recommend::NeighbourConfig::vsknn()
+    })
+}
+
+/// The next items after `history` other than the history's own.
+fn next_new(model: &Model, history: &[&str], k: usize) -> Vec<String> {
+    next(model, history, k + history.len())
+        .into_iter()
+        .filter(|item| !history.contains(&item.as_str()))
+        .take(k)
+        .collect()
+}
+
+#[test]
+fn recency_lets_recent_neighbour_sessions_outweigh_more_but_older_ones() {
+    // Three sessions went a → x ten days before the end of the data, two recent ones
+    // a → y; one unrelated session keeps a's IDF above zero.
+    let day = 86_400.0;
+    let mut builder = DatasetBuilder::default();
+    let mut push = |session: &str, items: &[&str], start: f64| {
+        for (offset, item) in items.iter().enumerate() {
+            builder.push(session, session, item, start + offset as f64, EventKind::View);
+        }
+    };
+    for (session, items, start) in [
+        ("old1", ["a", "x"], 0.0),
+        ("old2", ["a", "x"], 1.0),
+        ("old3", ["a", "x"], 2.0),
+        ("new1", ["a", "y"], 10.0 * day),
+        ("new2", ["a", "y"], 10.0 * day + 1.0),
+        ("other", ["z", "w"], 10.0 * day + 2.0),
+    ] {
+        push(session, &items, start);
+    }
+    let data = builder.finish();
+    let train = |algorithm| {
+        recommend::train(&data, TrainConfig { algorithm, weights: Weights::default() }, "inline")
+            .unwrap()
+    };
+    assert_eq!(next_new(&train(vsknn(0.0, 1.0, 0.0)), &["a"], 1), ["x"]);
+    assert_eq!(next_new(&train(vsknn(0.0, 1.0, 1.0)), &["a"], 1), ["y"]);
+}
+
+#[test]
+fn before_match_weighs_down_what_neighbours_clicked_before_the_shared_item() {
+    // p comes before a in three sessions, q after it in two.
+    let data = sessions("1: p a q\n2: p a q\n3: p a\n4: z w");
+    let train = |algorithm| {
+        recommend::train(&data, TrainConfig { algorithm, weights: Weights::default() }, "inline")
+            .unwrap()
+    };
+    assert_eq!(next_new(&train(vsknn(2.0, 1.0, 0.0)), &["a"], 2), ["p", "q"]);
+    assert_eq!(next_new(&train(vsknn(2.0, 0.25, 0.0)), &["a"], 2), ["q", "p"]);
+}

@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &train_data,
             &settings,
             sasrec::SESSION_WEIGHTS,
+            sasrec::TUNED_MEMBERS,
             Weights::default(),
             validation,
             "train_tr",

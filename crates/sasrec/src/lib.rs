@@ -24,6 +24,6 @@ mod sequences;
 
 pub use error::{Result, SasRecError};
 pub use model::{
-    Epoch, SESSION_WEIGHTS, SasRec, SasRecConfig, SequenceAlgorithm, TrainingHistory, Trial,
-    Tuning, Validation, grid, train, tune,
+    Epoch, SESSION_WEIGHTS, SasRec, SasRecConfig, SequenceAlgorithm, TUNED_MEMBERS,
+    TrainingHistory, Trial, Tuning, Validation, grid, train, tune,
 };

@@ -51,6 +51,15 @@ pub struct SasRecConfig {
     /// The V-SKNN that can be mixed in (trained with every model; it takes a fraction
     /// of a second).
     pub sessions: NeighbourConfig,
+    /// Networks trained alike from the seeds `seed`, `seed + 1`, …; a query averages
+    /// their next-item distributions. On small data one network's ranking depends much
+    /// on its seed, and the average of a few is steadier and better than any one.
+    #[serde(default = "one_network")]
+    pub members: usize,
+}
+
+fn one_network() -> usize {
+    1
 }
 
 impl Default for SasRecConfig {
@@ -69,6 +78,7 @@ impl Default for SasRecConfig {
             seed: 42,
             session_weight: 0.0,
             sessions: HybridConfig::default().sessions,
+            members: 1,
         }
     }
 }
@@ -81,8 +91,8 @@ impl SasRecConfig {
             "heads must divide hidden"
         } else if !(0.0..1.0).contains(&self.dropout) {
             "dropout must be in [0, 1)"
-        } else if self.batch_size == 0 || self.epochs == 0 {
-            "batch_size and epochs must be at least 1"
+        } else if self.batch_size == 0 || self.epochs == 0 || self.members == 0 {
+            "batch_size, epochs and members must be at least 1"
         } else if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             "learning_rate must be a positive number"
         } else if !(0.0..=1.0).contains(&self.session_weight) {
@@ -179,15 +189,18 @@ pub struct SasRec {
     /// Training data and time (`train_seconds` covers the whole training, validation
     /// passes included).
     pub summary: TrainingSummary,
+    /// The first network's epochs.
     pub training: TrainingHistory,
+    /// The epochs of the other networks of an ensemble (`members − 1` of them).
+    pub other_members: Vec<TrainingHistory>,
     pub tuning: Option<Tuning>,
     /// V-SKNN over the same data: vocabularies, histories for user filters, popularity
     /// for an empty history, and the session scores to mix in.
     base: Model,
-    /// The network's variables (what is saved), and the same weights copied out for
-    /// queries.
-    weights: VarMap,
-    inference: Inference,
+    /// Each network's variables (what is saved), and the same weights copied out for
+    /// queries; one entry per member of the ensemble.
+    weights: Vec<VarMap>,
+    inference: Vec<Inference>,
     recent: RecentItems,
 }
 
@@ -204,9 +217,10 @@ impl std::fmt::Debug for SasRec {
 /// Validation Recall@k and MRR@k, compared in that order.
 type Score = (f64, f64);
 
-/// Trains SASRec on `data`. With `validation`, the epoch with the best validation
-/// Recall@k (ties: MRR@k) is kept and training stops `patience` epochs after it;
-/// without, all `epochs` run and the last is kept.
+/// Trains SASRec on `data`: `config.members` networks, each from its own seed. With
+/// `validation`, each network keeps the epoch with its best validation Recall@k (ties:
+/// MRR@k) and stops `patience` epochs after it; without, all `epochs` run and the last
+/// is kept.
 pub fn train(
     data: &Dataset,
     config: &SasRecConfig,
@@ -215,6 +229,20 @@ pub fn train(
     source: &str,
 ) -> Result<SasRec> {
     config.check()?;
+    let mut model = train_network(data, config, weights, validation, source)?;
+    model.add_members(data, config.members, validation)?;
+    Ok(model)
+}
+
+/// One network from `config.seed`; the model's algorithm says one member.
+fn train_network(
+    data: &Dataset,
+    config: &SasRecConfig,
+    weights: Weights,
+    validation: Option<Validation<'_>>,
+    source: &str,
+) -> Result<SasRec> {
+    let config = &SasRecConfig { members: 1, ..config.clone() };
     let started = Instant::now();
     let algorithm = Algorithm::Vsknn(config.sessions);
     let base = recommend::train(data, TrainConfig { algorithm, weights }, source)?;
@@ -236,14 +264,15 @@ pub fn train(
             k: validation.map(|v| v.k),
             ..TrainingHistory::default()
         },
+        other_members: Vec::new(),
         tuning: None,
         recent: RecentItems::new(&sequences, config.max_len),
         base,
-        weights: variables,
-        inference,
+        weights: vec![variables],
+        inference: vec![inference],
     };
     let mut optimizer = AdamW::new(
-        model.weights.all_vars(),
+        model.weights[0].all_vars(),
         ParamsAdamW {
             lr: config.learning_rate,
             weight_decay: config.weight_decay,
@@ -272,7 +301,7 @@ pub fn train(
         let validation_started = Instant::now();
         let metrics = match validation {
             Some(validation) => {
-                model.inference = Inference::new(&model.weights, config)?;
+                model.inference = vec![Inference::new(&model.weights[0], config)?];
                 Some(recommend::evaluate(&model, validation.data, validation.k).metrics)
             }
             None => None,
@@ -298,7 +327,7 @@ pub fn train(
             let score = (metrics.recall, metrics.mrr);
             if best.as_ref().is_none_or(|(best_score, _)| score > *best_score) {
                 model.training.best_epoch = epoch;
-                best = Some((score, network::snapshot(&model.weights)?));
+                best = Some((score, network::snapshot(&model.weights[0])?));
             } else if epoch - model.training.best_epoch >= config.patience {
                 break;
             }
@@ -307,9 +336,9 @@ pub fn train(
         }
     }
     if let Some((_, kept)) = best {
-        network::restore(&model.weights, &kept)?;
+        network::restore(&model.weights[0], &kept)?;
     }
-    model.inference = Inference::new(&model.weights, config)?;
+    model.inference = vec![Inference::new(&model.weights[0], config)?];
     model.summary.train_seconds = started.elapsed().as_secs_f64();
     Ok(model)
 }
@@ -317,46 +346,49 @@ pub fn train(
 /// The shares of V-SKNN [`tune`] tries on each trained network.
 pub const SESSION_WEIGHTS: &[f32] = &[0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8];
 
+/// The networks [`tune`]'s chosen setting is averaged over, when the caller asks for
+/// an ensemble.
+pub const TUNED_MEMBERS: usize = 3;
+
 /// Trains every setting on `data`, each choosing its best epoch on `validation`; then
 /// tries each of `session_weights` on every trained network (a query-time setting, so
 /// no retraining), and keeps the model and weight with the best validation Recall@k
-/// (ties: MRR@k). Every combination is recorded in [`SasRec::tuning`].
+/// (ties: MRR@k). With `members` above 1, the chosen setting is then trained from
+/// `members − 1` more seeds, the session weights are tried again on the ensemble, and
+/// the ensemble is kept if it scores better. Every combination is recorded in
+/// [`SasRec::tuning`].
 pub fn tune(
     data: &Dataset,
     settings: &[SasRecConfig],
     session_weights: &[f32],
+    members: usize,
     weights: Weights,
     validation: Validation<'_>,
     source: &str,
 ) -> Result<SasRec> {
-    let mut best: Option<((f64, f64), SasRec)> = None;
+    let mut best: Option<(Score, SasRec)> = None;
     let mut trials = Vec::new();
     for config in settings {
         let mut model = train(data, config, weights, Some(validation), source)?;
-        let mut best_here: Option<((f64, f64), f32)> = None;
-        for &session_weight in session_weights {
-            model.set_session_weight(session_weight)?;
-            let metrics = recommend::evaluate(&model, validation.data, validation.k).metrics;
-            let score = (metrics.recall, metrics.mrr);
-            trials.push(Trial {
-                algorithm: model.algorithm.clone(),
-                recall: score.0,
-                mrr: score.1,
-                best_epoch: model.training.best_epoch,
-                train_seconds: model.summary.train_seconds,
-            });
-            if best_here.is_none_or(|(best_score, _)| score > best_score) {
-                best_here = Some((score, session_weight));
-            }
-        }
-        let Some((score, session_weight)) = best_here else { continue };
-        model.set_session_weight(session_weight)?;
+        let Some(score) = model.choose_session_weight(session_weights, validation, &mut trials)?
+        else {
+            continue;
+        };
         if best.as_ref().is_none_or(|(best_score, _)| score > *best_score) {
             best = Some((score, model));
         }
     }
-    let (_, mut model) =
+    let (score, mut model) =
         best.ok_or_else(|| SasRecError::Config("sasrec: no setting to tune".into()))?;
+    if members > 1 {
+        let single_weight = model.config().session_weight;
+        model.add_members(data, members, Some(validation))?;
+        let ensemble = model.choose_session_weight(session_weights, validation, &mut trials)?;
+        if ensemble.is_none_or(|ensemble| ensemble <= score) {
+            model.keep_first_member();
+            model.set_session_weight(single_weight)?;
+        }
+    }
     model.tuning = Some(Tuning {
         validation: validation.name.to_string(),
         k: validation.k,
@@ -384,6 +416,73 @@ impl SasRec {
         config
     }
 
+    /// Trains networks from the seeds after the last member's until there are `members`,
+    /// each as [`train`] trains one, and adds them to the ensemble.
+    fn add_members(
+        &mut self,
+        data: &Dataset,
+        members: usize,
+        validation: Option<Validation<'_>>,
+    ) -> Result<()> {
+        let config = self.config().clone();
+        for member in self.weights.len()..members {
+            let seeded =
+                SasRecConfig { seed: config.seed.wrapping_add(member as u64), ..config.clone() };
+            let other = train_network(
+                data,
+                &seeded,
+                self.base.config.weights,
+                validation,
+                &self.summary.source,
+            )?;
+            self.weights.extend(other.weights);
+            self.inference.extend(other.inference);
+            self.other_members.push(other.training);
+            self.summary.train_seconds += other.summary.train_seconds;
+        }
+        let SequenceAlgorithm::Sasrec(config) = &mut self.algorithm;
+        config.members = self.weights.len();
+        Ok(())
+    }
+
+    /// Drops every network but the first.
+    fn keep_first_member(&mut self) {
+        self.weights.truncate(1);
+        self.inference.truncate(1);
+        self.other_members.clear();
+        let SequenceAlgorithm::Sasrec(config) = &mut self.algorithm;
+        config.members = 1;
+    }
+
+    /// Tries each of `session_weights` on `validation`, recording each in `trials`, and
+    /// keeps the best (Recall@k, ties MRR@k); `None` when there is none to try.
+    fn choose_session_weight(
+        &mut self,
+        session_weights: &[f32],
+        validation: Validation<'_>,
+        trials: &mut Vec<Trial>,
+    ) -> Result<Option<Score>> {
+        let mut best: Option<(Score, f32)> = None;
+        for &session_weight in session_weights {
+            self.set_session_weight(session_weight)?;
+            let metrics = recommend::evaluate(&*self, validation.data, validation.k).metrics;
+            let score = (metrics.recall, metrics.mrr);
+            trials.push(Trial {
+                algorithm: self.algorithm.clone(),
+                recall: score.0,
+                mrr: score.1,
+                best_epoch: self.training.best_epoch,
+                train_seconds: self.summary.train_seconds,
+            });
+            if best.is_none_or(|(best_score, _)| score > best_score) {
+                best = Some((score, session_weight));
+            }
+        }
+        let Some((score, session_weight)) = best else { return Ok(None) };
+        self.set_session_weight(session_weight)?;
+        Ok(Some(score))
+    }
+
     /// Sets the share of V-SKNN mixed into the ranking (see
     /// [`SasRecConfig::session_weight`]); the network is unchanged.
     pub fn set_session_weight(&mut self, weight: f32) -> Result<()> {
@@ -395,14 +494,29 @@ impl SasRec {
     }
 
     /// The network's score (logit) of every item after `sequence` (item indices, oldest
-    /// first); only the latest `max_len` clicks count. An empty sequence scores by
-    /// popularity.
+    /// first); only the latest `max_len` clicks count. For an ensemble, the logarithm of
+    /// the networks' mean next-item probability, so that a softmax of the scores is that
+    /// mean. An empty sequence scores by popularity.
     pub fn scores(&self, sequence: &[u32]) -> Vec<f32> {
         let tail = &sequence[sequence.len().saturating_sub(self.config().max_len)..];
         if tail.is_empty() {
             return self.base.popularity().to_vec();
         }
-        self.inference.scores(tail)
+        match self.inference.as_slice() {
+            [network] => network.scores(tail),
+            networks => {
+                let mut mean = vec![0.0f32; self.base.items.len()];
+                for network in networks {
+                    let mut probabilities = network.scores(tail);
+                    softmax_in_place(&mut probabilities);
+                    mean.iter_mut().zip(&probabilities).for_each(|(sum, p)| *sum += p);
+                }
+                let count = networks.len() as f32;
+                // Floored so that an item no network expects keeps a finite score.
+                mean.iter_mut().for_each(|sum| *sum = (*sum / count).max(f32::MIN_POSITIVE).ln());
+                mean
+            }
+        }
     }
 
     /// The `k` best items after `history`, mixing in V-SKNN's scores when configured.
@@ -501,8 +615,9 @@ impl Recommender for SasRec {
     }
 }
 
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 const HEADER_FILE: &str = "model.json";
+/// The first network's weights; member `i` of an ensemble is in `sasrec-{i}.safetensors`.
 const WEIGHTS_FILE: &str = "sasrec.safetensors";
 const RECENT_FILE: &str = "recent_items.safetensors";
 const BASE_DIR: &str = "base";
@@ -515,7 +630,14 @@ struct ModelFile {
     config: SavedConfig,
     summary: TrainingSummary,
     training: TrainingHistory,
+    #[serde(default)]
+    other_members: Vec<TrainingHistory>,
     tuning: Option<Tuning>,
+}
+
+/// Where network `member` of an ensemble is saved.
+fn weights_file(member: usize) -> String {
+    if member == 0 { WEIGHTS_FILE.to_string() } else { format!("sasrec-{member}.safetensors") }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -539,6 +661,7 @@ impl SasRec {
             },
             summary: self.summary.clone(),
             training: self.training.clone(),
+            other_members: self.other_members.clone(),
             tuning: self.tuning.clone(),
         };
         let path = dir.join(HEADER_FILE);
@@ -548,7 +671,9 @@ impl SasRec {
             path,
             source,
         })?;
-        self.weights.save(dir.join(WEIGHTS_FILE))?;
+        for (member, weights) in self.weights.iter().enumerate() {
+            weights.save(dir.join(weights_file(member)))?;
+        }
         let recent = [
             ("offsets", Tensor::new(self.recent.offsets.as_slice(), &Device::Cpu)?),
             ("items", Tensor::new(self.recent.items.as_slice(), &Device::Cpu)?),
@@ -585,10 +710,25 @@ impl SasRec {
         let base = Model::load(&dir.join(BASE_DIR))?;
         let SequenceAlgorithm::Sasrec(config) = &header.config.algorithm;
         config.check()?;
-        let (mut weights, _) = network::build(base.items.len(), config)?;
-        let weights_path = dir.join(WEIGHTS_FILE);
-        weights.load(&weights_path).map_err(|e| damaged(&weights_path, e.to_string()))?;
-        let inference = Inference::new(&weights, config)?;
+        if header.other_members.len() + 1 != config.members {
+            return Err(damaged(
+                &path,
+                format!(
+                    "{} networks, but training records for {}",
+                    config.members,
+                    header.other_members.len() + 1
+                ),
+            ));
+        }
+        let mut weights = Vec::with_capacity(config.members);
+        let mut inference = Vec::with_capacity(config.members);
+        for member in 0..config.members {
+            let (mut network, _) = network::build(base.items.len(), config)?;
+            let weights_path = dir.join(weights_file(member));
+            network.load(&weights_path).map_err(|e| damaged(&weights_path, e.to_string()))?;
+            inference.push(Inference::new(&network, config)?);
+            weights.push(network);
+        }
         let recent_path = dir.join(RECENT_FILE);
         let recent = read_recent(&recent_path, base.users.len(), base.items.len(), config.max_len)
             .map_err(|reason| damaged(&recent_path, reason))?;
@@ -596,6 +736,7 @@ impl SasRec {
             algorithm: header.config.algorithm,
             summary: header.summary,
             training: header.training,
+            other_members: header.other_members,
             tuning: header.tuning,
             base,
             weights,

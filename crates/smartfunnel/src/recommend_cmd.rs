@@ -443,7 +443,8 @@ struct SequenceTrainSummary<'a> {
 }
 
 /// `recommend train --algo sasrec`: with `--tune`, the validation file picks the epoch
-/// (and, without explicit hyper-parameters, the setting of `sasrec::grid`).
+/// (and, without explicit hyper-parameters, the setting of `sasrec::grid`, then tries an
+/// ensemble of `sasrec::TUNED_MEMBERS` networks of that setting).
 async fn run_train_sequence(
     args: TrainArgs,
     algorithm: SequenceAlgorithm,
@@ -469,6 +470,7 @@ async fn run_train_sequence(
                         &train_data,
                         &settings,
                         session_weights,
+                        sasrec::TUNED_MEMBERS,
                         weights,
                         validation,
                         &source,

@@ -80,6 +80,32 @@ fn the_same_seed_gives_the_same_model_and_another_seed_another() {
     assert_ne!(first.scores(&history), other.scores(&history));
 }
 
+/// Scores to probabilities, in f64.
+fn softmax(scores: &[f32]) -> Vec<f64> {
+    let most = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f64> = scores.iter().map(|&s| f64::from(s - most).exp()).collect();
+    let total: f64 = exps.iter().sum();
+    exps.into_iter().map(|e| e / total).collect()
+}
+
+#[test]
+fn an_ensemble_is_the_mean_distribution_of_networks_from_successive_seeds() {
+    let data = successor_sessions(120, 20, 0);
+    let config = SasRecConfig { epochs: 3, ..tiny() };
+    let first = train(&data, &config, None);
+    let second = train(&data, &SasRecConfig { seed: config.seed + 1, ..config.clone() }, None);
+    let ensemble = train(&data, &SasRecConfig { members: 2, ..config }, None);
+    assert_eq!(ensemble.config().members, 2);
+    assert_eq!(ensemble.other_members.len(), 1);
+    for history in [&[3u32, 4, 5][..], &[17, 18], &[9]] {
+        let (a, b) = (softmax(&first.scores(history)), softmax(&second.scores(history)));
+        let mean = softmax(&ensemble.scores(history));
+        for ((a, b), mean) in a.iter().zip(&b).zip(&mean) {
+            assert!((mean - (a + b) / 2.0).abs() < 1e-6, "{mean} vs {a} and {b}");
+        }
+    }
+}
+
 #[test]
 fn a_prediction_sees_only_its_prefix() {
     let model = train(&successor_sessions(120, 20, 0), &SasRecConfig { epochs: 3, ..tiny() }, None);

@@ -48,6 +48,24 @@ fn a_saved_model_loads_with_identical_recommendations() {
 }
 
 #[test]
+fn a_saved_ensemble_loads_every_network() {
+    let data = sessions("a: i1 i2 i3\nb: i2 i3 i4\nc: i3 i4 i1");
+    let model = train(&data, &SasRecConfig { epochs: 1, members: 3, ..tiny() }, None);
+    let dir = tempfile::tempdir().unwrap();
+    model.save(dir.path()).unwrap();
+    let loaded = SasRec::load(dir.path()).unwrap();
+    assert_eq!(loaded.config().members, 3);
+    assert_eq!(loaded.other_members.len(), 2);
+    for history in [&[0u32, 1][..], &[2], &[3, 0, 1]] {
+        assert_eq!(loaded.scores(history), model.scores(history));
+    }
+    // A member's network missing is an error naming its file.
+    std::fs::remove_file(dir.path().join("sasrec-2.safetensors")).unwrap();
+    let error = SasRec::load(dir.path()).unwrap_err();
+    assert!(error.to_string().contains("sasrec-2.safetensors"), "{error}");
+}
+
+#[test]
 fn a_damaged_model_directory_is_an_error() {
     let data = sessions("a: i1 i2 i3\nb: i2 i3 i4");
     let model = train(&data, &SasRecConfig { epochs: 1, ..tiny() }, None);

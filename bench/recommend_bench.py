@@ -51,8 +51,10 @@ def quality(ctx, outcome_type):
             rows.append(("smartfunnel", "sasrec alone", alone["recall"], alone["mrr"], None, None,
                          alone["train_seconds"], "—", "best share-0 trial; " + _settings(
                              {k: v for k, v in alone["algorithm"].items() if k not in ("sessions", "session_weight")})))
+            members = settings.get("members", 1)
+            label = "sasrec" if members == 1 else f"sasrec ({members} networks)"
             if settings["session_weight"] > 0:
-                label = f"sasrec + V-SKNN ({settings['session_weight']:g})"
+                label += f" + V-SKNN ({settings['session_weight']:g})"
         rows.append(("smartfunnel", label, m["recall"], m["mrr"], m["ndcg"], m["coverage"],
                      trained["summary"]["train_seconds"], f"{lat['p50_us']:.0f} / {lat['p99_us']:.0f}",
                      f"{len(trained['tuning']['trials'])} tried; " + _settings(settings)))
@@ -89,8 +91,10 @@ def quality(ctx, outcome_type):
         "the prefix items' factors. Latency: top-20 queries (2,000) one at a time, including fold-in for ALS. "
         "sasrec: `recommend train --algo sasrec --tune` trains each setting of `sasrec::grid()` on train_tr, keeps "
         "each one's best epoch by Recall@20 on train_valid, then tries each share of V-SKNN mixed into its ranking "
-        "(`sasrec::SESSION_WEIGHTS`, query time only); its train s covers the chosen network's epochs and their "
-        "validation passes.",
+        "(`sasrec::SESSION_WEIGHTS`, query time only), then trains the chosen setting from 2 more seeds and keeps "
+        "that ensemble of 3 networks (their mean distribution; each share tried again) if it scores better on "
+        "train_valid; its train s covers the chosen networks' epochs and their validation passes. \"sasrec alone\" "
+        "is the best trial without V-SKNN (share 0), one network or the ensemble.",
         "",
         "```sh",
         *[ctx.display(c) for c in ctx.commands if "recommend" in " ".join(map(str, c))][-3:],

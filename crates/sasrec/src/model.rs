@@ -52,8 +52,9 @@ pub struct SasRecConfig {
     /// of a second).
     pub sessions: NeighbourConfig,
     /// Networks trained alike from the seeds `seed`, `seed + 1`, …; a query averages
-    /// their next-item distributions. On small data one network's ranking depends much
-    /// on its seed, and the average of a few is steadier and better than any one.
+    /// their next-item distributions. On small data one network's ranking moves with its
+    /// seed; on YOOCHOOSE train_tr → train_valid three networks of hidden 64 took Recall@20
+    /// from 0.6487 (one) to 0.6568.
     #[serde(default = "one_network")]
     pub members: usize,
 }

@@ -439,6 +439,8 @@ struct SequenceTrainSummary<'a> {
     config: serde_json::Value,
     summary: &'a recommend::TrainingSummary,
     training: &'a sasrec::TrainingHistory,
+    /// The epochs of an ensemble's other networks.
+    other_members: &'a [sasrec::TrainingHistory],
     tuning: Option<&'a sasrec::Tuning>,
 }
 
@@ -487,6 +489,7 @@ async fn run_train_sequence(
         config: serde_json::json!({ "algorithm": model.algorithm, "weights": weights }),
         summary: &model.summary,
         training: &model.training,
+        other_members: &model.other_members,
         tuning: model.tuning.as_ref(),
     };
     if output.json {
@@ -506,6 +509,20 @@ async fn run_train_sequence(
             model.training.epochs.len(),
             best.loss
         ),
+    }
+    if !model.other_members.is_empty() {
+        let kept: Vec<String> = std::iter::once(&model.training)
+            .chain(&model.other_members)
+            .map(|training| (training.best_epoch + 1).to_string())
+            .collect();
+        let config = model.config();
+        println!(
+            "networks     {} (seeds {} to {}), epochs kept {}",
+            config.members,
+            config.seed,
+            config.seed.wrapping_add(config.members as u64 - 1),
+            kept.join(", ")
+        );
     }
     if let Some(tuning) = &model.tuning {
         println!("tuned on     {} ({} settings)", tuning.validation, tuning.trials.len());

@@ -294,7 +294,7 @@ fn demo_writes_a_report_with_every_section() {
     // SASRec trained on the shop and was evaluated per shopper beside item-kNN.
     let sasrec = summary["recommend"]["shop_sasrec_recall"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&sasrec), "{sasrec}");
-    assert!(html.contains("<td>sasrec</td>"), "the shop's table lacks sasrec");
+    assert!(html.contains("<td>sasrec (2 networks)</td>"), "the shop's table lacks sasrec");
 }
 
 /// A generated two-week shop in a fresh lake.

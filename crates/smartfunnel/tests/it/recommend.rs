@@ -118,6 +118,40 @@ fn yoochoose_head(dir: &std::path::Path, split: &str, lines: usize) -> std::path
 }
 
 #[test]
+fn sasrec_trains_an_ensemble_with_one_network_file_and_record_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("ensemble");
+    let train = yoochoose_head(dir.path(), "train_tr", 2_000);
+    let trained = json(&[
+        "recommend",
+        "train",
+        "--data",
+        path(&train),
+        "--format",
+        "yoochoose",
+        "--algo",
+        "sasrec",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--max-len",
+        "5",
+        "--param",
+        "blocks=1",
+        "--param",
+        "members=2",
+        "--out",
+        path(&model),
+        "--json",
+    ]);
+    assert_eq!(trained["config"]["algorithm"]["members"], 2);
+    assert_eq!(trained["other_members"].as_array().unwrap().len(), 1);
+    assert!(model.join("sasrec.safetensors").is_file());
+    assert!(model.join("sasrec-1.safetensors").is_file());
+}
+
+#[test]
 fn sasrec_trains_chooses_its_epoch_on_validation_and_evaluates() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("sasrec");

@@ -122,8 +122,9 @@ pub struct Neighbours {
     pub(crate) idf: Vec<f32>,
     /// Each row's items in click order (its sessions one after another).
     pub(crate) sequences: Csr,
-    /// Days from each row's last event to the end of the training data.
-    pub(crate) row_age_days: Vec<f32>,
+    /// Each row's recency weight, `exp(−age / recency_days)` (all 1 without
+    /// `recency_days`), computed once at training rather than per query.
+    pub(crate) row_recency: Vec<f32>,
 }
 
 pub fn train_neighbours(data: &TrainingData, config: &NeighbourConfig) -> Neighbours {
@@ -165,12 +166,19 @@ pub fn train_neighbours(data: &TrainingData, config: &NeighbourConfig) -> Neighb
     }
     let sequences = Csr::from_ordered_rows(sequences);
     let end = data.row_end.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let row_age_days = data
+    let row_recency = data
         .row_end
         .iter()
-        .map(|&row_end| if row_end.is_finite() { ((end - row_end) / 86_400.0) as f32 } else { 0.0 })
+        .map(|&row_end| {
+            let age_days = if row_end.is_finite() { (end - row_end) / 86_400.0 } else { 0.0 };
+            if config.recency_days > 0.0 {
+                (-age_days / f64::from(config.recency_days)).exp() as f32
+            } else {
+                1.0
+            }
+        })
         .collect();
-    Neighbours { config: *config, rows, item_rows, row_norms, idf, sequences, row_age_days }
+    Neighbours { config: *config, rows, item_rows, row_norms, idf, sequences, row_recency }
 }
 
 impl Neighbours {
@@ -180,7 +188,7 @@ impl Neighbours {
         arrays.f32s(&self.row_norms)?;
         arrays.f32s(&self.idf)?;
         arrays.csr(&self.sequences)?;
-        arrays.f32s(&self.row_age_days)
+        arrays.f32s(&self.row_recency)
     }
 
     pub(crate) fn read(
@@ -194,8 +202,8 @@ impl Neighbours {
         let row_norms = arrays.f32s()?;
         let idf = arrays.f32s()?;
         let sequences = arrays.csr(rows, items)?;
-        let row_age_days = arrays.f32s()?;
-        if row_norms.len() != rows || idf.len() != items || row_age_days.len() != rows {
+        let row_recency = arrays.f32s()?;
+        if row_norms.len() != rows || idf.len() != items || row_recency.len() != rows {
             return Err(arrays.damaged("neighbour arrays do not match the rows"));
         }
         Ok(Neighbours {
@@ -205,7 +213,7 @@ impl Neighbours {
             row_norms,
             idf,
             sequences,
-            row_age_days,
+            row_recency,
         })
     }
 
@@ -247,11 +255,7 @@ impl Neighbours {
             } else {
                 dot
             };
-            if self.config.recency_days > 0.0 {
-                similarity * (-self.row_age_days[row as usize] / self.config.recency_days).exp()
-            } else {
-                similarity
-            }
+            similarity * self.row_recency[row as usize]
         };
         let nearest =
             top_k(scratch.touched_rows.iter().copied(), similarity, self.config.neighbours, |_| {

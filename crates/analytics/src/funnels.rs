@@ -457,6 +457,7 @@ pub async fn run(
     per_unit: bool,
 ) -> Result<(FunnelResult, Vec<UnitLevel>)> {
     query.validate()?;
+    let started = std::time::Instant::now();
     let sql = query.sql();
     // Each partition is read on its own task (parsing, matching steps and interning
     // users in parallel); the partial columns are then merged.
@@ -486,8 +487,14 @@ pub async fn run(
         .map(|(partition, stream)| {
             let query = query.clone();
             // Reserving what the files' statistics promise saves growing the columns by
-            // doubling, each step a fresh (kernel-zeroed) allocation and a copy.
-            let expected_rows = expected_rows.get(partition).copied().unwrap_or(0);
+            // doubling, each step a fresh (kernel-zeroed) allocation and a copy. The first
+            // partition's columns take the others' at the merge, so they are reserved
+            // for every row (pages are only touched once filled).
+            let expected_rows = if partition == 0 {
+                expected_rows.iter().sum()
+            } else {
+                expected_rows.get(partition).copied().unwrap_or(0)
+            };
             tokio::spawn(async move { Rows::read(&query, stream, expected_rows).await })
         })
         .collect();
@@ -496,18 +503,34 @@ pub async fn run(
         let part = task.await.map_err(|error| AnalyticsError::Internal(error.to_string()))?;
         parts.push(part?);
     }
+    let read = started.elapsed();
     let rows = Rows::merge(parts);
+    let merged = started.elapsed();
     let outcomes = evaluate(query, &rows);
+    let evaluated = started.elapsed();
     let result = summarise(query, &rows, &outcomes, sql);
+    tracing::debug!(
+        rows = rows.len(),
+        units = outcomes.len(),
+        ?read,
+        merge = ?(merged - read),
+        evaluate = ?(evaluated - merged),
+        summarise = ?(started.elapsed() - evaluated),
+        "funnel phases"
+    );
     let units = if per_unit {
-        outcomes
+        let mut units: Vec<UnitLevel> = outcomes
             .iter()
             .map(|outcome| UnitLevel {
-                user_id: rows.user_names[outcome.user as usize].clone(),
+                user_id: rows.users.name(outcome.user),
                 session_id: rows.session_names[outcome.session as usize].clone(),
                 level: (!outcome.excluded).then_some(outcome.level),
             })
-            .collect()
+            .collect();
+        // Users come ordered by their key, which is their id's order only for short ids;
+        // stable, so a user's journeys keep their time order.
+        units.sort_by(|a, b| (&a.user_id, &a.session_id).cmp(&(&b.user_id, &b.session_id)));
+        units
     } else {
         Vec::new()
     };
@@ -515,21 +538,116 @@ pub async fn run(
 }
 
 /// The rows read, column by column, with strings interned.
+#[derive(Default)]
 struct Rows {
-    /// Per row, as read by one partition; empty once merged (see `user_starts`).
-    user: Vec<u32>,
-    /// Once merged, user `u`'s rows are `user_starts[u]..user_starts[u + 1]` (a row's
-    /// user column would cost 4 bytes a row for what the boundaries already say).
-    user_starts: Vec<usize>,
+    /// Once merged, user `u`'s rows are the ranges `groups[user_groups[u]..user_groups[u + 1]]`
+    /// of the columns; empty before (a partition's users are its [`Groups`]).
+    user_groups: Vec<usize>,
+    /// Ranges of rows of one user each, as read; a user's are in time order unless they
+    /// overlap in time.
+    groups: Vec<(u32, u32)>,
     session: Vec<u32>,
     ts: Vec<i64>,
     steps: Vec<u32>,
     exclusions: Vec<u32>,
     hold: Vec<u64>,
     breakdown: Vec<u32>,
-    user_names: Vec<String>,
+    users: UserKeys,
     session_names: Vec<String>,
     breakdown_names: Vec<String>,
+}
+
+/// A user id as a 128-bit key that groups rows without a hash table.
+///
+/// An id of at most 15 bytes is its bytes, big-endian, zero-padded, with its length in
+/// the last byte: keys then order exactly as the ids do and give the id back. A longer id
+/// is its xxh3 hash with the last byte 0xFF (no length reaches that), and its text is
+/// kept aside; two long ids colliding has a probability of about n²/2¹²¹.
+fn user_key(id: &str) -> u128 {
+    let bytes = id.as_bytes();
+    if bytes.len() <= 15 {
+        let mut key = [0u8; 16];
+        key[..bytes.len()].copy_from_slice(bytes);
+        key[15] = bytes.len() as u8;
+        u128::from_be_bytes(key)
+    } else {
+        xxhash_rust::xxh3::xxh3_128(bytes) | 0xFF
+    }
+}
+
+/// The id a [`user_key`] of a short id holds; `None` for a long id's key.
+fn short_user_id(key: u128) -> Option<String> {
+    let bytes = key.to_be_bytes();
+    let length = usize::from(bytes[15]);
+    (length <= 15).then(|| String::from_utf8_lossy(&bytes[..length]).into_owned())
+}
+
+/// The merged users, in key order, and the text of long ids.
+#[derive(Default)]
+struct UserKeys {
+    keys: Vec<u128>,
+    long_ids: HashMap<u128, String, KeyIsHash>,
+}
+
+impl UserKeys {
+    fn name(&self, user: u32) -> String {
+        let key = self.keys[user as usize];
+        short_user_id(key).unwrap_or_else(|| self.long_ids.get(&key).cloned().unwrap_or_default())
+    }
+}
+
+/// One partition's users: each group is a run of consecutive rows of one user, as read.
+///
+/// Lake files are sorted by user, so a file holds one group per user; grouping by
+/// comparing keys while reading, then sorting the groups (about a tenth of the rows on
+/// the generated shop) at the merge, costs less than looking every run up in a hash
+/// table of all users, whose random probes miss the cache.
+#[derive(Default)]
+struct Groups {
+    keys: Vec<u128>,
+    /// The row where each group starts; it ends where the next starts.
+    starts: Vec<u32>,
+    /// The time of each group's first row read (kept or not): sorting on it puts a user's
+    /// groups, usually one per daily file, in time order.
+    first_ts: Vec<i64>,
+    long_ids: HashMap<u128, String, KeyIsHash>,
+}
+
+impl Groups {
+    /// Notes that rows from `row` on are `id`'s, unless the current group is already.
+    fn enter(&mut self, id: &str, ts: i64, row: usize) {
+        let key = user_key(id);
+        if self.keys.last() == Some(&key) {
+            return;
+        }
+        if key as u8 == 0xFF && !self.long_ids.contains_key(&key) {
+            self.long_ids.insert(key, id.to_owned());
+        }
+        self.keys.push(key);
+        self.starts.push(row as u32);
+        self.first_ts.push(ts);
+    }
+
+    /// The groups as (key, first time, group), sorted: each user's together, in time
+    /// order. Their keys and times move into it (only the starts stay). An unstable
+    /// sort of distinct tuples took about half as long as a stable one.
+    fn take_order(&mut self) -> Vec<(u128, i64, u32)> {
+        let (keys, first_ts) = (std::mem::take(&mut self.keys), std::mem::take(&mut self.first_ts));
+        let mut order: Vec<(u128, i64, u32)> = keys
+            .into_iter()
+            .zip(first_ts)
+            .enumerate()
+            .map(|(group, (key, ts))| (key, ts, group as u32))
+            .collect();
+        order.sort_unstable();
+        order
+    }
+
+    /// The rows of group `group` of a partition of `rows` rows.
+    fn rows(&self, group: usize, rows: usize) -> std::ops::Range<usize> {
+        let end = self.starts.get(group + 1).map_or(rows, |start| *start as usize);
+        self.starts[group] as usize..end
+    }
 }
 
 /// Gives each distinct string a dense id.
@@ -577,14 +695,6 @@ impl std::hash::Hasher for KeyIsHashHasher {
 }
 
 impl Interner {
-    fn with_capacity(names: usize) -> Self {
-        Self {
-            ids: std::collections::HashMap::with_capacity_and_hasher(names, KeyIsHash),
-            names: Vec::with_capacity(names),
-            keys: Vec::with_capacity(names),
-        }
-    }
-
     fn id(&mut self, name: &str) -> u32 {
         let key = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
         let next = self.names.len() as u32;
@@ -616,7 +726,9 @@ impl Interner {
 /// What one partition's reader produced: its rows, with ids of its own interners.
 struct PartialRows {
     rows: Rows,
-    users: Interner,
+    users: Groups,
+    /// `users`' groups sorted by (key, first time, group).
+    user_order: Vec<(u128, i64, u32)>,
     sessions: Interner,
     breakdowns: Interner,
 }
@@ -657,7 +769,13 @@ impl Text {
             Text::Plain(array) => array.value(a) == array.value(b),
             Text::View(array) => {
                 let views = array.views();
-                views[a] == views[b] || array.value(a) == array.value(b)
+                let (view_a, view_b) = (views[a], views[b]);
+                // Views differ yet the strings match only when both live in buffers
+                // (longer than 12 bytes, the length being the low 32 bits).
+                view_a == view_b
+                    || ((view_a as u32) > 12
+                        && (view_b as u32) > 12
+                        && array.value(a) == array.value(b))
             }
         }
     }
@@ -691,6 +809,14 @@ impl<'a> EventMatcher<'a> {
         Self { names, inline_views }
     }
 
+    /// The step and exclusion bits of an event type's view, when every name is inline.
+    fn masks_of_view(&self, view: u128) -> (u32, u32) {
+        self.inline_views
+            .iter()
+            .position(|known| *known == Some(view))
+            .map_or((0, 0), |known| (self.names[known].1, self.names[known].2))
+    }
+
     /// The step and exclusion bits of every row.
     fn masks(&self, event_type: &Text, rows: usize) -> (Vec<u32>, Vec<u32>) {
         let mut step_masks = vec![0u32; rows];
@@ -702,9 +828,15 @@ impl<'a> EventMatcher<'a> {
         match event_type {
             Text::View(array) if self.inline_views.iter().all(Option::is_some) => {
                 let views = array.views();
+                // Most rows repeat an event type seen just before (views, mostly).
+                let (mut last_view, mut last_known) = (None, None);
                 for row in 0..rows {
                     let view = views[row];
-                    if let Some(known) = self.inline_views.iter().position(|v| *v == Some(view))
+                    if last_view != Some(view) {
+                        last_view = Some(view);
+                        last_known = self.inline_views.iter().position(|v| *v == Some(view));
+                    }
+                    if let Some(known) = last_known
                         && !array.is_null(row)
                     {
                         put(row, known);
@@ -726,53 +858,6 @@ impl<'a> EventMatcher<'a> {
     }
 }
 
-/// Disjoint mutable windows of the merged columns (unused columns are empty).
-struct MergedColumns<'a> {
-    session: &'a mut [u32],
-    ts: &'a mut [i64],
-    steps: &'a mut [u32],
-    exclusions: &'a mut [u32],
-    hold: &'a mut [u64],
-    breakdown: &'a mut [u32],
-}
-
-impl<'a> MergedColumns<'a> {
-    fn of(rows: &'a mut Rows) -> Self {
-        Self {
-            session: &mut rows.session,
-            ts: &mut rows.ts,
-            steps: &mut rows.steps,
-            exclusions: &mut rows.exclusions,
-            hold: &mut rows.hold,
-            breakdown: &mut rows.breakdown,
-        }
-    }
-
-    /// The first `rows` rows and the rest.
-    fn split_at(self, rows: usize) -> (Self, Self) {
-        fn cut<T>(column: &mut [T], rows: usize) -> (&mut [T], &mut [T]) {
-            if column.is_empty() { (&mut [], &mut []) } else { column.split_at_mut(rows) }
-        }
-        let (session, session_rest) = cut(self.session, rows);
-        let (ts, ts_rest) = cut(self.ts, rows);
-        let (steps, steps_rest) = cut(self.steps, rows);
-        let (exclusions, exclusions_rest) = cut(self.exclusions, rows);
-        let (hold, hold_rest) = cut(self.hold, rows);
-        let (breakdown, breakdown_rest) = cut(self.breakdown, rows);
-        (
-            Self { session, ts, steps, exclusions, hold, breakdown },
-            Self {
-                session: session_rest,
-                ts: ts_rest,
-                steps: steps_rest,
-                exclusions: exclusions_rest,
-                hold: hold_rest,
-                breakdown: breakdown_rest,
-            },
-        )
-    }
-}
-
 impl Rows {
     /// Reads the query's batches one at a time, so that only the compact columns stay.
     async fn read(
@@ -781,25 +866,23 @@ impl Rows {
         expected_rows: usize,
     ) -> Result<PartialRows> {
         use futures::StreamExt as _;
-        // A user has tens of events in a typical shop; reserving for that many users
-        // spares most of the table's regrowth.
-        let mut users = Interner::with_capacity(expected_rows / 32);
+        let mut users = Groups::default();
         let mut sessions = Interner::default();
         let mut breakdowns = Interner::default();
         let mut rows = Rows {
-            user: Vec::new(),
-            user_starts: Vec::new(),
+            user_groups: Vec::new(),
+            groups: Vec::new(),
             session: Vec::new(),
             ts: Vec::new(),
             steps: Vec::new(),
             exclusions: Vec::new(),
             hold: Vec::new(),
             breakdown: Vec::new(),
-            user_names: Vec::new(),
+            users: UserKeys::default(),
             session_names: Vec::new(),
             breakdown_names: Vec::new(),
         };
-        rows.user.reserve(expected_rows);
+        // The first partition's columns take the others' at the merge.
         rows.ts.reserve(expected_rows);
         rows.steps.reserve(expected_rows);
         let steps = query.steps.len();
@@ -816,6 +899,46 @@ impl Rows {
             let user = Text::of(batch.column(0))?;
             let session = Text::of(batch.column(1))?;
             let ts = batch.column(2).as_primitive::<Int64Type>();
+            if let Some(matcher) = &event_matcher
+                && query.hold.is_empty()
+                && query.breakdown.is_none()
+                && query.count_by != CountBy::Sessions
+                && matcher.inline_views.iter().all(Option::is_some)
+                && let (Text::View(user), Text::View(event_type)) =
+                    (&user, &Text::of(batch.column(3))?)
+                && user.null_count() == 0
+                && event_type.null_count() == 0
+                && ts.null_count() == 0
+            {
+                // The common case (steps are event names, every column filled) in one
+                // pass over the views, without per-row masks or null checks. Equal views
+                // are equal strings; unequal ones may still be (long ids in different
+                // buffers), which `Groups::enter` settles by key.
+                let (user_views, type_views, times) =
+                    (user.views(), event_type.views(), ts.values());
+                let mut previous_user = None;
+                let (mut previous_type, mut masks) = (None, (0, 0));
+                for row in 0..batch.num_rows() {
+                    if previous_user != Some(user_views[row]) {
+                        previous_user = Some(user_views[row]);
+                        users.enter(user.value(row), times[row], rows.ts.len());
+                    }
+                    if previous_type != Some(type_views[row]) {
+                        previous_type = Some(type_views[row]);
+                        masks = matcher.masks_of_view(type_views[row]);
+                    }
+                    let (step_mask, exclusion_mask) = masks;
+                    if step_mask == 0 && exclusion_mask == 0 && !keep_stepless_rows {
+                        continue;
+                    }
+                    rows.ts.push(times[row]);
+                    rows.steps.push(step_mask);
+                    if exclusions > 0 {
+                        rows.exclusions.push(exclusion_mask);
+                    }
+                }
+                continue;
+            }
             let (step_masks, exclusion_masks, hold_offset) = match &event_matcher {
                 Some(matcher) => {
                     let (step_masks, exclusion_masks) =
@@ -847,25 +970,21 @@ impl Rows {
                 .map(|_| Text::of(batch.column(hold_offset + query.hold.len())))
                 .transpose()?;
             // Lake files are sorted by user, so most rows repeat the previous row's user:
-            // that is checked on the array itself before asking the interner.
-            let mut previous: Option<(usize, u32)> = None;
+            // that is checked on the array itself before making a key.
+            let mut previous: Option<usize> = None;
             for row in 0..batch.num_rows() {
                 if ts.is_null(row) {
                     continue;
                 }
-                let user_id = match previous {
-                    Some((previous_row, id)) if user.same(previous_row, row) => id,
-                    _ => {
-                        let Some(name) = user.get(row) else { continue };
-                        users.id(name)
-                    }
-                };
-                previous = Some((row, user_id));
+                if !previous.is_some_and(|previous| user.same(previous, row)) {
+                    let Some(name) = user.get(row) else { continue };
+                    users.enter(name, ts.value(row), rows.ts.len());
+                }
+                previous = Some(row);
                 if step_masks[row] == 0 && exclusion_masks[row] == 0 && !keep_stepless_rows {
                     // The user is known (for per-unit output); the row changes nothing.
                     continue;
                 }
-                rows.user.push(user_id);
                 rows.ts.push(ts.value(row));
                 rows.steps.push(step_masks[row]);
                 // The optional columns are only filled when the query uses them.
@@ -883,118 +1002,114 @@ impl Rows {
                 }
             }
         }
-        Ok(PartialRows { rows, users, sessions, breakdowns })
+        // Sorted here, on the partition's own task, so that the merge only merges.
+        let user_order = users.take_order();
+        Ok(PartialRows { rows, users, user_order, sessions, breakdowns })
     }
 
-    /// Puts partitions' rows under one set of ids, grouped by user: a counting sort
-    /// by user that keeps each user's rows in read order (partition by partition).
-    /// Afterwards a user's rows are contiguous, so evaluating one reads memory in
-    /// sequence instead of jumping across every column; each part is freed once moved.
+    /// Puts partitions' rows under one set of ids, grouped by user. Each partition's
+    /// groups come sorted by (user key, first time); merged, they list each user's groups
+    /// together, in time order. Meanwhile the partitions' columns are concatenated (into
+    /// the first one's, which was reserved for all of them), so no row moves within a
+    /// partition. A user's rows are in time order whenever their groups do not overlap
+    /// in time (one group per daily file); otherwise they are sorted when evaluated.
     fn merge(parts: Vec<PartialRows>) -> Rows {
-        let total: usize = parts.iter().map(|part| part.rows.len()).sum();
-        let has = |column: fn(&Rows) -> usize| parts.iter().any(|part| column(&part.rows) > 0);
-        let (has_session, has_exclusions, has_hold, has_breakdown) = (
-            has(|rows| rows.session.len()),
-            has(|rows| rows.exclusions.len()),
-            has(|rows| rows.hold.len()),
-            has(|rows| rows.breakdown.len()),
-        );
-        // Most users are in every part: the largest part's count is a good start.
-        let mut users = Interner::with_capacity(
-            parts.iter().map(|part| part.users.names.len()).max().unwrap_or(0),
-        );
         let mut sessions = Interner::default();
         let mut breakdowns = Interner::default();
-        let mut moving = Vec::with_capacity(parts.len());
+        let mut long_ids = HashMap::default();
+        let mut columns = Vec::with_capacity(parts.len());
+        let mut group_parts = Vec::with_capacity(parts.len());
         for part in parts {
-            let user_ids = users.absorb(part.users);
             let session_ids = sessions.absorb(part.sessions);
             let breakdown_ids = breakdowns.absorb(part.breakdowns);
-            moving.push((part.rows, user_ids, session_ids, breakdown_ids));
+            let mut users = part.users;
+            long_ids.extend(std::mem::take(&mut users.long_ids));
+            group_parts.push((users, part.user_order, part.rows.len()));
+            columns.push((part.rows, session_ids, breakdown_ids));
         }
-        let user_count = users.names.len();
-        let mut starts = vec![0usize; user_count + 1];
-        for (rows, user_ids, _, _) in &moving {
-            for user in &rows.user {
-                starts[user_ids[*user as usize] as usize + 1] += 1;
-            }
-        }
-        for user in 0..user_count {
-            starts[user + 1] += starts[user];
-        }
-        let column = |used: bool| if used { total } else { 0 };
-        let mut merged = Rows {
-            user: Vec::new(),
-            user_starts: Vec::new(),
-            session: vec![0; column(has_session)],
-            ts: vec![0; total],
-            steps: vec![0; total],
-            exclusions: vec![0; column(has_exclusions)],
-            hold: vec![0; column(has_hold)],
-            breakdown: vec![0; column(has_breakdown)],
-            user_names: Vec::new(),
-            session_names: Vec::new(),
-            breakdown_names: Vec::new(),
-        };
-        // The users are cut into ranges of about equal rows, one per worker; each worker
-        // reads every part but writes only its range, so the workers never share a
-        // destination (and the kernel's zeroing of fresh pages is shared out too).
-        let workers = rayon::current_num_threads().clamp(1, 64);
-        let mut cuts = vec![0usize];
-        for worker in 1..workers {
-            let target = total * worker / workers;
-            let cut = starts.partition_point(|start| *start < target).min(user_count);
-            cuts.push(cut.max(*cuts.last().expect("not empty")));
-        }
-        cuts.push(user_count);
-        let mut ranges = Vec::with_capacity(workers);
-        let mut rest = MergedColumns::of(&mut merged);
-        for window in cuts.windows(2) {
-            let (first, end) = (window[0], window[1]);
-            let (head, tail) = rest.split_at(starts[end] - starts[first]);
-            ranges.push((first..end, head));
-            rest = tail;
-        }
-        use rayon::prelude::*;
-        ranges.into_par_iter().for_each(|(users_here, out)| {
-            let base = starts[users_here.start];
-            let mut next: Vec<usize> =
-                starts[users_here.clone()].iter().map(|s| s - base).collect();
-            for (rows, user_ids, session_ids, breakdown_ids) in &moving {
-                for row in 0..rows.len() {
-                    let user = user_ids[rows.user[row] as usize] as usize;
-                    if !users_here.contains(&user) {
-                        continue;
-                    }
-                    let to = next[user - users_here.start];
-                    next[user - users_here.start] += 1;
-                    out.ts[to] = rows.ts[row];
-                    out.steps[to] = rows.steps[row];
-                    if let Some(session) = out.session.get_mut(to) {
-                        *session = session_ids[rows.session[row] as usize];
-                    }
-                    if let Some(exclusions) = out.exclusions.get_mut(to) {
-                        *exclusions = rows.exclusions[row];
-                    }
-                    if let Some(hold) = out.hold.get_mut(to) {
-                        *hold = rows.hold[row];
-                    }
-                    if let Some(breakdown) = out.breakdown.get_mut(to) {
-                        *breakdown = breakdown_ids[rows.breakdown[row] as usize];
-                    }
-                }
-            }
-        });
-        drop(moving);
+        let ((users, user_groups, groups), merged) =
+            rayon::join(|| Self::merge_groups(group_parts), || Self::concatenate(columns));
+        let mut merged = merged.unwrap_or_default();
         if sessions.names.is_empty() {
             // Counting users: every unit has the empty session.
             sessions.id("");
         }
-        merged.user_starts = starts;
-        merged.user_names = users.names;
+        merged.user_groups = user_groups;
+        merged.groups = groups;
+        merged.users = UserKeys { keys: users, long_ids };
         merged.session_names = sessions.names;
         merged.breakdown_names = breakdowns.names;
         merged
+    }
+
+    /// Merges the partitions' sorted groups (`(groups, sorted groups, rows)` each):
+    /// the users' keys, where each user's groups start, and each group's rows in the
+    /// concatenated columns.
+    #[allow(clippy::type_complexity)]
+    fn merge_groups(
+        mut parts: Vec<(Groups, Vec<(u128, i64, u32)>, usize)>,
+    ) -> (Vec<u128>, Vec<usize>, Vec<(u32, u32)>) {
+        let mut order = Vec::with_capacity(parts.iter().map(|part| part.1.len()).sum());
+        let mut group_base = Vec::with_capacity(parts.len());
+        for (_, sorted, _) in &mut parts {
+            let base = order.len() as u32;
+            group_base.push(base);
+            // Freed as it is copied: at 100M events there are about 10M groups.
+            let sorted = std::mem::take(sorted);
+            order.extend(sorted.into_iter().map(|(key, ts, group)| (key, ts, base + group)));
+        }
+        // One sorted run per partition: this stable sort finds the runs and merges them.
+        order.sort();
+        let mut row_base = Vec::with_capacity(parts.len());
+        let mut rows = 0;
+        for (_, _, part_rows) in &parts {
+            row_base.push(rows);
+            rows += part_rows;
+        }
+        let (mut keys, mut user_groups) = (Vec::new(), Vec::new());
+        let mut groups = Vec::with_capacity(order.len());
+        for (key, _, group) in order {
+            if keys.last() != Some(&key) {
+                keys.push(key);
+                user_groups.push(groups.len());
+            }
+            let part = group_base.partition_point(|base| *base <= group) - 1;
+            let (part_groups, _, part_rows) = &parts[part];
+            let rows = part_groups.rows((group - group_base[part]) as usize, *part_rows);
+            let base = row_base[part];
+            groups.push(((base + rows.start) as u32, (base + rows.end) as u32));
+        }
+        user_groups.push(groups.len());
+        (keys, user_groups, groups)
+    }
+
+    /// The partitions' columns one after the other, with merged session and breakdown
+    /// ids (`(rows, session ids, breakdown ids)` each); `None` without partitions.
+    fn concatenate(parts: Vec<(Rows, Vec<u32>, Vec<u32>)>) -> Option<Rows> {
+        let mut parts = parts.into_iter();
+        let (mut merged, session_ids, breakdown_ids) = parts.next()?;
+        for id in &mut merged.session {
+            *id = session_ids[*id as usize];
+        }
+        for id in &mut merged.breakdown {
+            *id = breakdown_ids[*id as usize];
+        }
+        for (rows, session_ids, breakdown_ids) in parts {
+            merged.ts.extend_from_slice(&rows.ts);
+            merged.steps.extend_from_slice(&rows.steps);
+            merged.exclusions.extend_from_slice(&rows.exclusions);
+            merged.hold.extend_from_slice(&rows.hold);
+            merged.session.extend(rows.session.iter().map(|id| session_ids[*id as usize]));
+            merged.breakdown.extend(rows.breakdown.iter().map(|id| breakdown_ids[*id as usize]));
+        }
+        Some(merged)
+    }
+
+    /// The rows of merged user `user`, in read order of their groups.
+    fn user_rows(&self, user: usize) -> impl Iterator<Item = u32> + '_ {
+        self.groups[self.user_groups[user]..self.user_groups[user + 1]]
+            .iter()
+            .flat_map(|(start, end)| *start..*end)
     }
 
     fn len(&self) -> usize {
@@ -1073,8 +1188,7 @@ struct Chain {
 /// order, and evaluates the units in parallel.
 fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
     use rayon::prelude::*;
-    let users = rows.user_starts.len().saturating_sub(1);
-    let user_rows = |user: usize| rows.user_starts[user]..rows.user_starts[user + 1];
+    let users = rows.user_groups.len().saturating_sub(1);
     let evaluate_in_time_order =
         |unit_rows: &mut [u32], user: u32, session: u32, scratch: &mut Scratch| {
             if !unit_rows.is_sorted_by_key(|row| rows.ts[*row as usize]) {
@@ -1090,9 +1204,8 @@ fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
             .map_init(
                 || (Scratch::default(), Vec::new()),
                 |(scratch, unit_rows), user| {
-                    let range = user_rows(user);
                     unit_rows.clear();
-                    unit_rows.extend(range.start as u32..range.end as u32);
+                    unit_rows.extend(rows.user_rows(user));
                     evaluate_in_time_order(unit_rows, user as u32, 0, scratch)
                 },
             )
@@ -1105,7 +1218,8 @@ fn evaluate(query: &FunnelQuery, rows: &Rows) -> Vec<Outcome> {
     let mut unit_keys = Vec::new();
     let mut row_unit = vec![0u32; rows.len()];
     for user in 0..users {
-        for row in user_rows(user) {
+        for row in rows.user_rows(user) {
+            let row = row as usize;
             let key = (user as u32, rows.session[row]);
             row_unit[row] = *ids.entry(key).or_insert_with(|| {
                 unit_keys.push(key);

@@ -1641,6 +1641,7 @@ fn reached(query: &FunnelQuery, outcome: &Outcome, step: usize) -> bool {
 }
 
 fn summarise(query: &FunnelQuery, rows: &Rows, outcomes: &[Outcome], sql: String) -> FunnelResult {
+    use rayon::prelude::*;
     let steps = query.steps.len();
     let mut entered = vec![0u64; steps];
     let mut gaps: Vec<Vec<f64>> = vec![Vec::new(); steps];
@@ -1700,7 +1701,8 @@ fn summarise(query: &FunnelQuery, rows: &Rows, outcomes: &[Outcome], sql: String
             let ratio =
                 |count: u64, base: u64| if base == 0 { 0.0 } else { count as f64 / base as f64 };
             let mut gap = std::mem::take(&mut gaps[step]);
-            gap.sort_by(f64::total_cmp);
+            // Equal values are indistinguishable, so an unstable sort gives the same order.
+            gap.par_sort_unstable_by(f64::total_cmp);
             StepResult {
                 name: query.steps[step].label.clone(),
                 optional: query.steps[step].optional,
@@ -1719,12 +1721,15 @@ fn summarise(query: &FunnelQuery, rows: &Rows, outcomes: &[Outcome], sql: String
             }
         })
         .collect();
-    let units = {
+    let units = if query.count_by == CountBy::Totals {
         let mut seen: Vec<(u32, u32)> =
             outcomes.iter().map(|outcome| (outcome.user, outcome.session)).collect();
-        seen.sort_unstable();
+        seen.par_sort_unstable();
         seen.dedup();
         seen.len() as u64
+    } else {
+        // One outcome per unit.
+        outcomes.len() as u64
     };
     FunnelResult {
         steps: step_results,

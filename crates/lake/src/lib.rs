@@ -135,11 +135,16 @@ impl Lake {
     }
 
     /// A DataFusion session with the `events` table registered, and
-    /// `review_insights` when the lake has one.
+    /// `review_insights` when the lake has one. DataFusion's settings may be given as
+    /// `DATAFUSION_*` environment variables (`DATAFUSION_EXECUTION_BATCH_SIZE=32768`);
+    /// the query uses every core unless `DATAFUSION_EXECUTION_TARGET_PARTITIONS` says.
     pub async fn session(&self) -> Result<SessionContext> {
-        let config = SessionConfig::new()
-            .with_information_schema(true)
-            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let mut config = SessionConfig::from_env()?.with_information_schema(true);
+        if std::env::var_os("DATAFUSION_EXECUTION_TARGET_PARTITIONS").is_none() {
+            config = config.with_target_partitions(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            );
+        }
         let context = SessionContext::new_with_config(config);
         analytics::udaf::register(&context);
         self.register(&context).await?;

@@ -796,6 +796,8 @@ struct EventMatcher<'a> {
     /// 12 bytes holds its length and every byte, so two such views are equal exactly
     /// when the strings are: matching costs one 16-byte comparison per name.
     inline_views: Vec<Option<u128>>,
+    /// The same views when every name is inline, else empty.
+    all_inline_views: Vec<u128>,
 }
 
 impl<'a> EventMatcher<'a> {
@@ -805,15 +807,17 @@ impl<'a> EventMatcher<'a> {
             .map(|(name, _, _)| {
                 (name.len() <= 12).then(|| arrow::array::builder::make_view(name.as_bytes(), 0, 0))
             })
-            .collect();
-        Self { names, inline_views }
+            .collect::<Vec<_>>();
+        let all_inline_views =
+            inline_views.iter().copied().collect::<Option<Vec<_>>>().unwrap_or_default();
+        Self { names, inline_views, all_inline_views }
     }
 
     /// The step and exclusion bits of an event type's view, when every name is inline.
     fn masks_of_view(&self, view: u128) -> (u32, u32) {
-        self.inline_views
+        self.all_inline_views
             .iter()
-            .position(|known| *known == Some(view))
+            .position(|known| *known == view)
             .map_or((0, 0), |known| (self.names[known].1, self.names[known].2))
     }
 
@@ -1436,7 +1440,7 @@ fn best_chain_ordered(
                 None
             } else {
                 started = true;
-                Some(ChainHead::started(links, row, ts))
+                Some(ChainHead::started(row, ts))
             }
         } else {
             predecessor(query, slots, step, ts).map(|chain| chain.extended(links, step, row, ts))
@@ -1484,9 +1488,16 @@ struct ChainHead {
     last: i64,
     done: u32,
     position: u8,
-    /// The link of the latest step, in [`Scratch::links`].
+    /// The link of the latest step, in [`Scratch::links`]; [`NO_LINK`] while the chain is
+    /// its step-1 row alone.
     link: u32,
+    /// The step-1 row. Its link is written when the chain is first extended: most step-1
+    /// rows (views) start a chain that nothing extends.
+    first_row: u32,
 }
+
+/// No link yet, or no link before this one.
+const NO_LINK: u32 = u32::MAX;
 
 /// A step of a chain: the row that made it and the link of the step before.
 #[derive(Clone, Copy, Debug)]
@@ -1497,27 +1508,34 @@ struct ChainLink {
 }
 
 impl ChainHead {
-    fn started(links: &mut Vec<ChainLink>, row: u32, ts: i64) -> Self {
-        links.push(ChainLink { row, step: 0, previous: u32::MAX });
-        Self { start: ts, last: ts, done: 1, position: 1, link: links.len() as u32 - 1 }
+    fn started(row: u32, ts: i64) -> Self {
+        Self { start: ts, last: ts, done: 1, position: 1, link: NO_LINK, first_row: row }
     }
 
     fn extended(self, links: &mut Vec<ChainLink>, step: usize, row: u32, ts: i64) -> Self {
-        links.push(ChainLink { row, step: step as u8, previous: self.link });
+        let previous = if self.link == NO_LINK {
+            links.push(ChainLink { row: self.first_row, step: 0, previous: NO_LINK });
+            links.len() as u32 - 1
+        } else {
+            self.link
+        };
+        links.push(ChainLink { row, step: step as u8, previous });
         Self {
             start: self.start,
             last: ts,
             done: self.done | 1 << step,
             position: step as u8 + 1,
             link: links.len() as u32 - 1,
+            first_row: self.first_row,
         }
     }
 
     /// The chain with its row per step, following the links back.
     fn chain(self, links: &[ChainLink]) -> Chain {
         let mut rows = [u32::MAX; funnel::MAX_CONDITIONS];
+        rows[0] = self.first_row;
         let mut link = self.link;
-        while link != u32::MAX {
+        while link != NO_LINK {
             let ChainLink { row, step, previous } = links[link as usize];
             rows[usize::from(step)] = row;
             link = previous;

@@ -611,6 +611,9 @@ struct Groups {
     /// groups, usually one per daily file, in time order.
     first_ts: Vec<i64>,
     long_ids: HashMap<u128, String, KeyIsHash>,
+    /// Once [`Groups::sort`]ed: (key, first time, group), each user's groups together, in
+    /// time order; `keys` and `first_ts` are then empty.
+    sorted: Vec<(u128, i64, u32)>,
 }
 
 impl Groups {
@@ -628,10 +631,9 @@ impl Groups {
         self.first_ts.push(ts);
     }
 
-    /// The groups as (key, first time, group), sorted: each user's together, in time
-    /// order. Their keys and times move into it (only the starts stay). An unstable
-    /// sort of distinct tuples took about half as long as a stable one.
-    fn take_order(&mut self) -> Vec<(u128, i64, u32)> {
+    /// Fills `sorted`, moving the keys and times into it. An unstable sort of distinct
+    /// tuples took about half as long as a stable one.
+    fn sort(&mut self) {
         let (keys, first_ts) = (std::mem::take(&mut self.keys), std::mem::take(&mut self.first_ts));
         let mut order: Vec<(u128, i64, u32)> = keys
             .into_iter()
@@ -640,7 +642,7 @@ impl Groups {
             .map(|(group, (key, ts))| (key, ts, group as u32))
             .collect();
         order.sort_unstable();
-        order
+        self.sorted = order;
     }
 
     /// The rows of group `group` of a partition of `rows` rows.
@@ -726,9 +728,8 @@ impl Interner {
 /// What one partition's reader produced: its rows, with ids of its own interners.
 struct PartialRows {
     rows: Rows,
+    /// Sorted.
     users: Groups,
-    /// `users`' groups sorted by (key, first time, group).
-    user_order: Vec<(u128, i64, u32)>,
     sessions: Interner,
     breakdowns: Interner,
 }
@@ -792,12 +793,10 @@ impl Text {
 /// condition is an event name.
 struct EventMatcher<'a> {
     names: &'a [(String, u32, u32)],
-    /// Each name as a string view (`None` for names over 12 bytes). A view of at most
-    /// 12 bytes holds its length and every byte, so two such views are equal exactly
-    /// when the strings are: matching costs one 16-byte comparison per name.
-    inline_views: Vec<Option<u128>>,
-    /// The same views when every name is inline, else empty.
-    all_inline_views: Vec<u128>,
+    /// Each name as a string view, when every name has at most 12 bytes. Such a view
+    /// holds its length and every byte, so two are equal exactly when the strings are:
+    /// matching costs one 16-byte comparison per name.
+    inline_views: Option<Vec<u128>>,
 }
 
 impl<'a> EventMatcher<'a> {
@@ -807,15 +806,13 @@ impl<'a> EventMatcher<'a> {
             .map(|(name, _, _)| {
                 (name.len() <= 12).then(|| arrow::array::builder::make_view(name.as_bytes(), 0, 0))
             })
-            .collect::<Vec<_>>();
-        let all_inline_views =
-            inline_views.iter().copied().collect::<Option<Vec<_>>>().unwrap_or_default();
-        Self { names, inline_views, all_inline_views }
+            .collect();
+        Self { names, inline_views }
     }
 
-    /// The step and exclusion bits of an event type's view, when every name is inline.
-    fn masks_of_view(&self, view: u128) -> (u32, u32) {
-        self.all_inline_views
+    /// The step and exclusion bits of an event type's view (`inline_views` must be set).
+    fn masks_of_view(&self, inline_views: &[u128], view: u128) -> (u32, u32) {
+        inline_views
             .iter()
             .position(|known| *known == view)
             .map_or((0, 0), |known| (self.names[known].1, self.names[known].2))
@@ -825,25 +822,18 @@ impl<'a> EventMatcher<'a> {
     fn masks(&self, event_type: &Text, rows: usize) -> (Vec<u32>, Vec<u32>) {
         let mut step_masks = vec![0u32; rows];
         let mut exclusion_masks = vec![0u32; rows];
-        let mut put = |row: usize, known: usize| {
-            step_masks[row] = self.names[known].1;
-            exclusion_masks[row] = self.names[known].2;
-        };
-        match event_type {
-            Text::View(array) if self.inline_views.iter().all(Option::is_some) => {
+        match (event_type, &self.inline_views) {
+            (Text::View(array), Some(inline_views)) => {
                 let views = array.views();
                 // Most rows repeat an event type seen just before (views, mostly).
-                let (mut last_view, mut last_known) = (None, None);
+                let (mut last_view, mut masks) = (None, (0, 0));
                 for row in 0..rows {
-                    let view = views[row];
-                    if last_view != Some(view) {
-                        last_view = Some(view);
-                        last_known = self.inline_views.iter().position(|v| *v == Some(view));
+                    if last_view != Some(views[row]) {
+                        last_view = Some(views[row]);
+                        masks = self.masks_of_view(inline_views, views[row]);
                     }
-                    if let Some(known) = last_known
-                        && !array.is_null(row)
-                    {
-                        put(row, known);
+                    if !array.is_null(row) {
+                        (step_masks[row], exclusion_masks[row]) = masks;
                     }
                 }
             }
@@ -853,7 +843,8 @@ impl<'a> EventMatcher<'a> {
                         && let Some(known) =
                             self.names.iter().position(|(known, _, _)| known == name)
                     {
-                        put(row, known);
+                        step_masks[row] = self.names[known].1;
+                        exclusion_masks[row] = self.names[known].2;
                     }
                 }
             }
@@ -873,19 +864,7 @@ impl Rows {
         let mut users = Groups::default();
         let mut sessions = Interner::default();
         let mut breakdowns = Interner::default();
-        let mut rows = Rows {
-            user_groups: Vec::new(),
-            groups: Vec::new(),
-            session: Vec::new(),
-            ts: Vec::new(),
-            steps: Vec::new(),
-            exclusions: Vec::new(),
-            hold: Vec::new(),
-            breakdown: Vec::new(),
-            users: UserKeys::default(),
-            session_names: Vec::new(),
-            breakdown_names: Vec::new(),
-        };
+        let mut rows = Rows::default();
         // The first partition's columns take the others' at the merge.
         rows.ts.reserve(expected_rows);
         rows.steps.reserve(expected_rows);
@@ -907,7 +886,7 @@ impl Rows {
                 && query.hold.is_empty()
                 && query.breakdown.is_none()
                 && query.count_by != CountBy::Sessions
-                && matcher.inline_views.iter().all(Option::is_some)
+                && let Some(inline_views) = &matcher.inline_views
                 && let (Text::View(user), Text::View(event_type)) =
                     (&user, &Text::of(batch.column(3))?)
                 && user.null_count() == 0
@@ -929,7 +908,7 @@ impl Rows {
                     }
                     if previous_type != Some(type_views[row]) {
                         previous_type = Some(type_views[row]);
-                        masks = matcher.masks_of_view(type_views[row]);
+                        masks = matcher.masks_of_view(inline_views, type_views[row]);
                     }
                     let (step_mask, exclusion_mask) = masks;
                     if step_mask == 0 && exclusion_mask == 0 && !keep_stepless_rows {
@@ -1007,8 +986,8 @@ impl Rows {
             }
         }
         // Sorted here, on the partition's own task, so that the merge only merges.
-        let user_order = users.take_order();
-        Ok(PartialRows { rows, users, user_order, sessions, breakdowns })
+        users.sort();
+        Ok(PartialRows { rows, users, sessions, breakdowns })
     }
 
     /// Puts partitions' rows under one set of ids, grouped by user. Each partition's
@@ -1028,7 +1007,7 @@ impl Rows {
             let breakdown_ids = breakdowns.absorb(part.breakdowns);
             let mut users = part.users;
             long_ids.extend(std::mem::take(&mut users.long_ids));
-            group_parts.push((users, part.user_order, part.rows.len()));
+            group_parts.push((users, part.rows.len()));
             columns.push((part.rows, session_ids, breakdown_ids));
         }
         let ((users, user_groups, groups), merged) =
@@ -1046,27 +1025,23 @@ impl Rows {
         merged
     }
 
-    /// Merges the partitions' sorted groups (`(groups, sorted groups, rows)` each):
-    /// the users' keys, where each user's groups start, and each group's rows in the
-    /// concatenated columns.
-    #[allow(clippy::type_complexity)]
-    fn merge_groups(
-        mut parts: Vec<(Groups, Vec<(u128, i64, u32)>, usize)>,
-    ) -> (Vec<u128>, Vec<usize>, Vec<(u32, u32)>) {
-        let mut order = Vec::with_capacity(parts.iter().map(|part| part.1.len()).sum());
+    /// Merges the partitions' sorted groups (`(groups, rows)` each): the users' keys,
+    /// where each user's groups start, and each group's rows in the concatenated columns.
+    fn merge_groups(mut parts: Vec<(Groups, usize)>) -> (Vec<u128>, Vec<usize>, Vec<(u32, u32)>) {
+        let mut order = Vec::with_capacity(parts.iter().map(|part| part.0.sorted.len()).sum());
         let mut group_base = Vec::with_capacity(parts.len());
-        for (_, sorted, _) in &mut parts {
+        for (groups, _) in &mut parts {
             let base = order.len() as u32;
             group_base.push(base);
             // Freed as it is copied: at 100M events there are about 10M groups.
-            let sorted = std::mem::take(sorted);
+            let sorted = std::mem::take(&mut groups.sorted);
             order.extend(sorted.into_iter().map(|(key, ts, group)| (key, ts, base + group)));
         }
         // One sorted run per partition: this stable sort finds the runs and merges them.
         order.sort();
         let mut row_base = Vec::with_capacity(parts.len());
         let mut rows = 0;
-        for (_, _, part_rows) in &parts {
+        for (_, part_rows) in &parts {
             row_base.push(rows);
             rows += part_rows;
         }
@@ -1078,7 +1053,7 @@ impl Rows {
                 user_groups.push(groups.len());
             }
             let part = group_base.partition_point(|base| *base <= group) - 1;
-            let (part_groups, _, part_rows) = &parts[part];
+            let (part_groups, part_rows) = &parts[part];
             let rows = part_groups.rows((group - group_base[part]) as usize, *part_rows);
             let base = row_base[part];
             groups.push(((base + rows.start) as u32, (base + rows.end) as u32));

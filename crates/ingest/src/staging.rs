@@ -43,6 +43,9 @@ pub struct Staging {
     spill_dir: PathBuf,
     spill_count: usize,
     pub spilled_bytes: u64,
+    /// Time spent writing and reading back spill files, for the debug log.
+    spill_time: std::time::Duration,
+    reload_time: std::time::Duration,
 }
 
 impl Staging {
@@ -54,6 +57,8 @@ impl Staging {
             spill_dir,
             spill_count: 0,
             spilled_bytes: 0,
+            spill_time: std::time::Duration::ZERO,
+            reload_time: std::time::Duration::ZERO,
         }
     }
 
@@ -95,6 +100,7 @@ impl Staging {
         else {
             return Ok(());
         };
+        let started = std::time::Instant::now();
         std::fs::create_dir_all(&self.spill_dir)
             .map_err(|e| IngestError::io(&self.spill_dir, e))?;
         let path = self.spill_dir.join(format!("day-{day}-{}.arrow", self.spill_count));
@@ -114,6 +120,7 @@ impl Staging {
         buffer.spilled += buffer.bytes;
         buffer.bytes = 0;
         buffer.spills.push(path);
+        self.spill_time += started.elapsed();
         Ok(())
     }
 
@@ -136,6 +143,7 @@ impl Staging {
         while self.resident_bytes > 0 && self.resident_bytes + cleaning > self.memory_budget {
             self.spill_largest()?;
         }
+        let started = std::time::Instant::now();
         for path in &buffer.spills {
             let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
             let reader =
@@ -145,12 +153,20 @@ impl Staging {
             }
             let _ = std::fs::remove_file(path);
         }
+        self.reload_time += started.elapsed();
         Ok(Some((date_from_days(day), buffer.batches)))
     }
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
+        tracing::debug!(
+            spilled_bytes = self.spilled_bytes,
+            spill_files = self.spill_count,
+            spill_seconds = self.spill_time.as_secs_f64(),
+            reload_seconds = self.reload_time.as_secs_f64(),
+            "staging"
+        );
         for buffer in self.days.values() {
             for path in &buffer.spills {
                 let _ = std::fs::remove_file(path);

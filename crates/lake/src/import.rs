@@ -87,6 +87,7 @@ pub async fn import_with(
 
     let mut importer = Importer::new(options);
     feed(&mut importer, &mut write_rejection, progress)?;
+    let read_seconds = started.elapsed().as_secs_f64();
     if let Some(mut out) = quarantine.take() {
         out.flush().map_err(|e| LakeError::Io { path: quarantine_path.clone(), source: e })?;
     }
@@ -97,16 +98,22 @@ pub async fn import_with(
     let days = cleaner.dates();
     let mut appender = lake.appender()?;
     let mut done = 0;
+    let (mut clean_seconds, mut write_wait_seconds) = (0.0, 0.0);
     while let Some(date) = cleaner.dates().first().copied() {
         let already_in_lake = match (&context, existing_dates.contains(&date)) {
             (Some(context), true) => appender.lake.ids_on(context, date).await?,
             _ => Default::default(),
         };
-        if let Some((_, batch)) = cleaner.next_day(&already_in_lake)?
+        let cleaning = Instant::now();
+        let cleaned = cleaner.next_day(&already_in_lake)?;
+        clean_seconds += cleaning.elapsed().as_secs_f64();
+        if let Some((_, batch)) = cleaned
             && batch.num_rows() > 0
         {
             // Writes in the background while the next day is cleaned.
+            let waiting = Instant::now();
             appender.write(batch).await?;
+            write_wait_seconds += waiting.elapsed().as_secs_f64();
         }
         done += 1;
         progress(ImportProgress::Writing { done, days: days.len() });
@@ -123,7 +130,16 @@ pub async fn import_with(
             "quarantined": summary.quarantined,
         }),
     );
+    let committing = Instant::now();
     let version = appender.commit(metadata).await?;
+    tracing::debug!(
+        read_seconds,
+        clean_seconds,
+        write_wait_seconds,
+        last_write_and_commit_seconds = committing.elapsed().as_secs_f64(),
+        spilled_bytes = summary.spilled_bytes,
+        "import phases"
+    );
     Ok(ImportReport {
         quarantine_file: (summary.quarantined > 0).then(|| quarantine_path.display().to_string()),
         summary,

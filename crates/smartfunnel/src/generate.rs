@@ -36,6 +36,11 @@ pub struct GenerateArgs {
 }
 
 impl GenerateArgs {
+    /// Whether the events go through the import into a lake (not to a file).
+    pub fn writes_lake(&self) -> bool {
+        self.lake.is_some()
+    }
+
     pub fn generator(&self) -> anyhow::Result<Generator> {
         let mut config = GeneratorConfig::new(self.users, self.days, self.seed);
         if let Some(start) = self.start_date {

@@ -48,11 +48,15 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// How long mimalloc keeps freed memory before returning it to the OS. mimalloc 3
-/// waits 1000 ms; a Parquet scan frees decoded pages much faster than that, so the
-/// 10M-event funnel's peak memory held 100–180 MiB of already freed pages (611–675 MiB
-/// at 1000 ms, 474–496 MiB at 10 ms, no slower; docs/benchmarks.md, `funnel`). 10 ms is
-/// mimalloc 2's default.
+/// How long mimalloc keeps freed memory before returning it to the OS, for most
+/// commands. mimalloc 3 waits 1000 ms; a Parquet scan frees decoded pages much faster
+/// than that, so the 10M-event funnel's peak memory held 100–180 MiB of already freed
+/// pages (611–675 MiB at 1000 ms, 474–496 MiB at 10 ms, no slower; docs/benchmarks.md,
+/// `funnel`). 10 ms is mimalloc 2's default. The import keeps mimalloc 3's delay: it
+/// frees and refills chunk- and day-sized buffers all the time, and at 10 ms the kernel
+/// zeroes every page again (10.3M-event import 29.9–30.4 s with 14 s of system time,
+/// against 24.9–27.0 s and 6.3–6.8 s at 1000 ms, for 930–977 instead of 774–788 MiB;
+/// docs/benchmarks.md, `import-analysis`).
 const ALLOCATOR_PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (include/mimalloc.h);
@@ -61,7 +65,8 @@ const ALLOCATOR_PURGE_DELAY_MS: std::ffi::c_long = 10;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Sets [`ALLOCATOR_PURGE_DELAY_MS`] unless the user chose a delay through
-/// `MIMALLOC_PURGE_DELAY` (mimalloc reads it at start-up).
+/// `MIMALLOC_PURGE_DELAY` (mimalloc reads it at start-up). mimalloc reads the option
+/// whenever it purges, so setting it after start-up takes effect.
 #[allow(unsafe_code)]
 fn return_freed_memory_sooner() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
@@ -179,6 +184,19 @@ impl Command {
     }
 }
 
+impl Command {
+    /// Whether the command frees and refills large buffers all the time, so that
+    /// returning freed memory to the OS soon only makes the kernel zero it again
+    /// (see [`ALLOCATOR_PURGE_DELAY_MS`]).
+    fn refills_buffers(&self) -> bool {
+        match self {
+            Command::Import(_) => true,
+            Command::Generate(args) => args.writes_lake(),
+            _ => false,
+        }
+    }
+}
+
 /// Settings every command shares.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -220,9 +238,11 @@ fn exit_quietly_on_closed_stdout() {
 }
 
 fn main() -> ExitCode {
-    return_freed_memory_sooner();
     exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
+    if !cli.command.refills_buffers() {
+        return_freed_memory_sooner();
+    }
     if cli.command.streams_events() {
         prefer_small_pages();
     }

@@ -11,7 +11,7 @@
 //!   `bot_window` on a day has all that day's events flagged `is_bot`. They are
 //!   kept, not dropped: analyses choose whether to exclude them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -22,6 +22,8 @@ use arrow::compute::interleave;
 use arrow::datatypes::TimestampMicrosecondType;
 use chrono::Duration;
 use events::column;
+use foldhash::HashMap;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
@@ -74,32 +76,41 @@ pub fn clean_day(
     let mut counts = DayCounts::default();
     // Only the columns the rules read are made contiguous; the others are
     // gathered once, in the final order, straight from the staged batches.
-    let concat_column = |name: &str| -> Result<ArrayRef> {
+    let read = [
+        column::EVENT_ID,
+        column::USER_ID,
+        column::EVENT_TYPE,
+        column::SESSION_ID,
+        column::EVENT_TIME,
+    ]
+    .par_iter()
+    .map(|name| {
         let parts: Vec<&dyn Array> = batches
             .iter()
             .map(|b| b.column_by_name(name).expect("staging schema").as_ref())
             .collect();
         Ok(arrow::compute::concat(&parts)?)
-    };
-    let ids = concat_column(column::EVENT_ID)?;
-    let users = concat_column(column::USER_ID)?;
-    let kinds = concat_column(column::EVENT_TYPE)?;
-    let source_sessions = concat_column(column::SESSION_ID)?;
-    let times = concat_column(column::EVENT_TIME)?;
-    let ids = ids.as_string::<i32>();
-    let users = users.as_string::<i32>();
-    let kinds = kinds.as_string::<i32>();
-    let source_sessions = source_sessions.as_string::<i32>();
-    let times = times.as_primitive::<TimestampMicrosecondType>();
+    })
+    .collect::<Result<Vec<ArrayRef>>>()?;
+    let ids = read[0].as_string::<i32>();
+    let users = read[1].as_string::<i32>();
+    let kinds = read[2].as_string::<i32>();
+    let source_sessions = read[3].as_string::<i32>();
+    let times = read[4].as_primitive::<TimestampMicrosecondType>();
 
     let order = DayOrder::new(users, times, ids);
     let rows = order.len();
     let mut keep = vec![false; rows];
     for (position, kept) in keep.iter_mut().enumerate() {
-        let id = ids.value(order.row(position));
-        if position > 0 && ids.value(order.row(position - 1)) == id {
+        // An event id is a hash of the whole event, user and time included, so
+        // equal ids sit in one run of equal (user, time) keys.
+        let id = || ids.value(order.row(position));
+        if position > 0
+            && order.same_user_and_time(position - 1, position)
+            && ids.value(order.row(position - 1)) == id()
+        {
             counts.duplicates_in_import += 1;
-        } else if already_in_lake.contains(id) {
+        } else if !already_in_lake.is_empty() && already_in_lake.contains(id()) {
             counts.already_in_lake += 1;
         } else {
             *kept = true;
@@ -112,7 +123,7 @@ pub fn clean_day(
     let mut bot_flags = Vec::with_capacity(rows);
     let mut gather = Vec::with_capacity(rows);
     let locations = row_locations(batches);
-    let mut by_event_type: HashMap<&str, u64> = HashMap::new();
+    let mut by_event_type: HashMap<&str, u64> = HashMap::default();
     let mut kept: Vec<usize> = Vec::new();
     let mut user_start = 0;
     while user_start < rows {
@@ -182,18 +193,30 @@ pub fn clean_day(
     let schema = events::schema();
     let session_index = schema.index_of(column::SESSION_ID).expect("lake schema");
     let bot_index = schema.index_of(column::IS_BOT).expect("lake schema");
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    for index in 0..schema.fields().len() {
-        let column: ArrayRef = if index == session_index {
-            Arc::new(sessions.finish())
-        } else if index == bot_index {
-            Arc::new(BooleanArray::from(std::mem::take(&mut bot_flags)))
-        } else {
+    let mut sessions = Some(sessions.finish());
+    let mut bot_flags = Some(BooleanArray::from(bot_flags));
+    let gathered = (0..schema.fields().len())
+        .into_par_iter()
+        .filter(|&index| index != session_index && index != bot_index)
+        .map(|index| {
             let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(index).as_ref()).collect();
-            interleave(&parts, &gather)?
-        };
-        columns.push(column);
-    }
+            Ok((index, interleave(&parts, &gather)?))
+        })
+        .collect::<Result<Vec<(usize, ArrayRef)>>>()?;
+    let mut gathered = gathered.into_iter();
+    let columns: Vec<ArrayRef> = (0..schema.fields().len())
+        .map(|index| -> ArrayRef {
+            if index == session_index {
+                Arc::new(sessions.take().expect("one session column"))
+            } else if index == bot_index {
+                Arc::new(bot_flags.take().expect("one bot column"))
+            } else {
+                let (gathered_index, column) = gathered.next().expect("gathered in order");
+                debug_assert_eq!(gathered_index, index);
+                column
+            }
+        })
+        .collect();
     Ok((RecordBatch::try_new(schema, columns)?, counts))
 }
 
@@ -221,7 +244,7 @@ impl DayOrder {
     fn new(users: &StringArray, times: &TimestampMicrosecondArray, ids: &StringArray) -> DayOrder {
         let rows = users.len();
         assert!(u32::try_from(rows).is_ok(), "a day holds fewer than 2^32 events");
-        let mut distinct: HashMap<&str, u32> = HashMap::new();
+        let mut distinct: HashMap<&str, u32> = HashMap::default();
         let user_of_row: Vec<u32> = (0..rows)
             .map(|row| {
                 let next = distinct.len() as u32;
@@ -242,7 +265,7 @@ impl DayOrder {
                     | row as u128
             })
             .collect();
-        keys.sort_unstable();
+        keys.par_sort_unstable();
         // Rows of one user at one time: order by event id, then row.
         let mut start = 0;
         while start < keys.len() {
@@ -268,6 +291,11 @@ impl DayOrder {
     /// The row (in staging order) at `position`.
     fn row(&self, position: usize) -> usize {
         self.keys[position] as u32 as usize
+    }
+
+    /// Whether the rows at two positions have the same user and event time.
+    fn same_user_and_time(&self, a: usize, b: usize) -> bool {
+        self.keys[a] >> 32 == self.keys[b] >> 32
     }
 
     /// The rank of the user at `position`: equal ranks are equal user ids.

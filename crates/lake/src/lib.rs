@@ -21,17 +21,20 @@ use std::path::{Path, PathBuf};
 use arrow::array::{Array, RecordBatch, StringArray};
 use chrono::NaiveDate;
 use datafusion::prelude::{SessionConfig, SessionContext, col, lit};
-use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+use delta_kernel::expressions::Scalar;
+use delta_kernel::table_properties::DataSkippingNumIndexedCols;
+use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
+use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
 use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::kernel::{Action, Add, StructType};
 use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use deltalake::{DeltaTable, DeltaTableError};
+use deltalake::{DeltaTable, DeltaTableError, ObjectStore};
 use events::column;
 use futures::StreamExt;
+use indexmap::IndexMap;
 
 pub use error::{LakeError, Result};
 pub use import::{Feed, ImportProgress, ImportReport, import_files, import_with};
@@ -208,11 +211,36 @@ impl Lake {
             // until the writer gives up on it.
             .set_column_dictionary_enabled(ColumnPath::from(column::EVENT_ID), false)
             .build();
-        let writer = RecordBatchWriter::for_table(&self.table)?.with_writer_properties(properties);
+        // What `RecordBatchWriter::for_table` reads from the table, without its
+        // per-batch partition split (a copy of every batch; ours hold one day).
+        let metadata = self.table.snapshot()?.metadata().clone();
+        let table_schema: arrow::datatypes::Schema = metadata
+            .parse_schema()
+            .map_err(DeltaTableError::from)
+            .and_then(|schema| Ok((&schema).try_into_arrow()?))?;
+        let configuration = metadata.configuration();
+        let num_indexed_cols = configuration
+            .get("delta.dataSkippingNumIndexedCols")
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(DataSkippingNumIndexedCols::NumColumns)
+            .unwrap_or_default();
+        let stats_columns = configuration
+            .get("delta.dataSkippingStatsColumns")
+            .map(|v| v.split(',').map(str::to_string).collect());
+        let config = WriterConfig::new(
+            std::sync::Arc::new(table_schema),
+            metadata.partition_columns().to_vec(),
+            Some(properties),
+            None,
+            None,
+            num_indexed_cols,
+            stats_columns,
+        );
         Ok(Appender {
+            store: self.table.object_store(),
+            config,
             lake: self,
-            writer: Some(writer),
-            in_flight: None,
+            in_flight: Vec::new(),
             adds: Vec::new(),
             rows: 0,
         })
@@ -316,53 +344,62 @@ pub struct EraseReport {
     pub version: u64,
 }
 
-/// What a write in flight hands back: the writer, and the files it finished.
-type WriteDone = (RecordBatchWriter, Vec<Add>);
+/// Rows from which a day is written as two files, encoded at once: Parquet
+/// encoding is the import's largest serial step. Below this a second file
+/// gains little.
+const TWO_FILES_FROM_ROWS: usize = 128 * 1024;
 
 /// An open append: each batch is written to Parquet files of its own while
 /// the caller prepares the next one, and one commit makes them all visible at
 /// once.
 pub struct Appender<'a> {
     lake: &'a mut Lake,
-    /// The writer, while no write is in flight.
-    writer: Option<RecordBatchWriter>,
-    in_flight: Option<tokio::task::JoinHandle<Result<WriteDone>>>,
+    store: std::sync::Arc<dyn ObjectStore>,
+    config: WriterConfig,
+    /// The files of the batch in flight, each being written on the blocking pool.
+    in_flight: Vec<tokio::task::JoinHandle<Result<Vec<Add>>>>,
     adds: Vec<Add>,
     rows: u64,
 }
 
 impl Appender<'_> {
     /// Starts writing a batch in the lake schema, in the background, as files
-    /// of its own (one per partition), and returns once the previous batch is
-    /// written: at most one batch is in flight, which bounds memory while
-    /// encoding overlaps with whatever the caller does next.
+    /// of its own (one per date, two for a large one, split between users),
+    /// and returns once the previous batch is written: at most one batch is
+    /// in flight, which bounds memory while encoding overlaps with whatever
+    /// the caller does next. Each file keeps the batch's row order.
     ///
     /// Encoding Parquet is CPU work, so it runs on the blocking pool, not on
     /// the runtime's workers.
     pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
         self.flush().await?;
-        let mut writer = self.writer.take().ok_or_else(|| {
-            LakeError::Internal("an earlier write failed; the append cannot go on".into())
-        })?;
         self.rows += batch.num_rows() as u64;
         let runtime = tokio::runtime::Handle::current();
-        self.in_flight = Some(tokio::task::spawn_blocking(move || {
-            runtime.block_on(async move {
-                writer.write(batch).await?;
-                let adds = writer.flush().await?;
-                Ok((writer, adds))
-            })
-        }));
+        for (date, day) in split_by_date(&batch)? {
+            let partition_values =
+                IndexMap::from([(column::EVENT_DATE.to_string(), Scalar::Date(date))]);
+            for part in split_between_users(&day) {
+                let (store, config) = (self.store.clone(), self.config.clone());
+                let partition_values = partition_values.clone();
+                let runtime = runtime.clone();
+                self.in_flight.push(tokio::task::spawn_blocking(move || {
+                    runtime.block_on(async move {
+                        let mut writer = DeltaWriter::new(store, config);
+                        writer.write_partition(part, &partition_values).await?;
+                        Ok(writer.close().await?)
+                    })
+                }));
+            }
+        }
         Ok(())
     }
 
     /// Waits for the write in flight to finish its files (not yet visible).
     pub async fn flush(&mut self) -> Result<()> {
-        if let Some(in_flight) = self.in_flight.take() {
-            let (writer, adds) = in_flight
+        for in_flight in std::mem::take(&mut self.in_flight) {
+            let adds = in_flight
                 .await
                 .map_err(|e| LakeError::Internal(format!("the Parquet writer failed: {e}")))??;
-            self.writer = Some(writer);
             self.adds.extend(adds);
         }
         Ok(())
@@ -398,4 +435,49 @@ impl Appender<'_> {
     pub fn rows(&self) -> u64 {
         self.rows
     }
+}
+
+/// The batch's rows by `event_date` (days since the Unix epoch), in date order;
+/// a batch of one date, the usual case, is returned whole.
+fn split_by_date(batch: &RecordBatch) -> Result<Vec<(i32, RecordBatch)>> {
+    let dates = batch
+        .column_by_name(column::EVENT_DATE)
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::Date32Array>())
+        .ok_or_else(|| LakeError::Internal("a batch to append has no Date32 event_date".into()))?;
+    if dates.null_count() > 0 {
+        return Err(LakeError::Internal("a batch to append has rows without event_date".into()));
+    }
+    let distinct: BTreeSet<i32> = dates.values().iter().copied().collect();
+    if distinct.len() <= 1 {
+        return Ok(distinct.into_iter().map(|date| (date, batch.clone())).collect());
+    }
+    distinct
+        .into_iter()
+        .map(|date| {
+            let rows = arrow::array::BooleanArray::from_iter(
+                dates.values().iter().map(|&d| Some(d == date)),
+            );
+            Ok((date, arrow::compute::filter_record_batch(batch, &rows)?))
+        })
+        .collect()
+}
+
+/// One day's rows as one part, or two from [`TWO_FILES_FROM_ROWS`] rows on,
+/// cut where the user changes near the middle, so that each user's events of
+/// the day stay in one file.
+fn split_between_users(day: &RecordBatch) -> Vec<RecordBatch> {
+    let rows = day.num_rows();
+    let users =
+        day.column_by_name(column::USER_ID).and_then(|c| c.as_any().downcast_ref::<StringArray>());
+    let Some(users) = users.filter(|_| rows >= TWO_FILES_FROM_ROWS) else {
+        return vec![day.clone()];
+    };
+    let mut cut = rows / 2;
+    while cut < rows && users.value(cut) == users.value(cut - 1) {
+        cut += 1;
+    }
+    if cut == rows {
+        return vec![day.clone()];
+    }
+    vec![day.slice(0, cut), day.slice(cut, rows - cut)]
 }

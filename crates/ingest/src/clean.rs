@@ -193,30 +193,21 @@ pub fn clean_day(
     let schema = events::schema();
     let session_index = schema.index_of(column::SESSION_ID).expect("lake schema");
     let bot_index = schema.index_of(column::IS_BOT).expect("lake schema");
-    let mut sessions = Some(sessions.finish());
-    let mut bot_flags = Some(BooleanArray::from(bot_flags));
-    let gathered = (0..schema.fields().len())
+    // The other columns are gathered from the staged batches, one per task.
+    let mut columns = (0..schema.fields().len())
         .into_par_iter()
-        .filter(|&index| index != session_index && index != bot_index)
         .map(|index| {
-            let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(index).as_ref()).collect();
-            Ok((index, interleave(&parts, &gather)?))
-        })
-        .collect::<Result<Vec<(usize, ArrayRef)>>>()?;
-    let mut gathered = gathered.into_iter();
-    let columns: Vec<ArrayRef> = (0..schema.fields().len())
-        .map(|index| -> ArrayRef {
-            if index == session_index {
-                Arc::new(sessions.take().expect("one session column"))
-            } else if index == bot_index {
-                Arc::new(bot_flags.take().expect("one bot column"))
-            } else {
-                let (gathered_index, column) = gathered.next().expect("gathered in order");
-                debug_assert_eq!(gathered_index, index);
-                column
+            if index == session_index || index == bot_index {
+                return Ok(None);
             }
+            let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(index).as_ref()).collect();
+            Ok(Some(interleave(&parts, &gather)?))
         })
-        .collect();
+        .collect::<Result<Vec<Option<ArrayRef>>>>()?;
+    columns[session_index] = Some(Arc::new(sessions.finish()));
+    columns[bot_index] = Some(Arc::new(BooleanArray::from(bot_flags)));
+    let columns: Vec<ArrayRef> =
+        columns.into_iter().map(|column| column.expect("every column is built")).collect();
     Ok((RecordBatch::try_new(schema, columns)?, counts))
 }
 

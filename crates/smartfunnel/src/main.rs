@@ -182,9 +182,7 @@ impl Command {
             | Command::Text(_) => false,
         }
     }
-}
 
-impl Command {
     /// Whether the command frees and refills large buffers all the time, so that
     /// returning freed memory to the OS soon only makes the kernel zero it again
     /// (see [`ALLOCATOR_PURGE_DELAY_MS`]).
